@@ -1,0 +1,154 @@
+"""Handler registries and the isolated calling of handlers.
+
+Channels and the client both keep handlers per event name plus catch-all ("global") handlers,
+so they share :class:`HandlerRegistry`. Every registration returns a :class:`Binding` that
+removes exactly that registration, directly or as a context manager.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TypeAlias
+
+from .messages import Event
+
+__all__ = ["Binding", "Handler", "HandlerRegistry", "call_handler"]
+
+Handler: TypeAlias = Callable[[Event], Awaitable[None] | None]
+"""An event handler: a function or coroutine function taking one :class:`Event`."""
+
+_GLOBAL = object()
+logger = logging.getLogger("reverb.dispatch")
+
+
+class Binding:
+    """One handler registration; :meth:`unbind` (or leaving its ``with`` block) removes it."""
+
+    __slots__ = ("_key", "_registry", "handler")
+
+    def __init__(self, registry: HandlerRegistry, key: object, handler: Handler) -> None:
+        self._registry = registry
+        self._key = key
+        self.handler = handler
+
+    def __repr__(self) -> str:
+        what = "*" if self._key is _GLOBAL else repr(self._key)
+        return f"<Binding {what} -> {getattr(self.handler, '__qualname__', self.handler)!r}>"
+
+    @property
+    def active(self) -> bool:
+        """Whether the handler is still registered."""
+        return self._registry._contains(self._key, self.handler)
+
+    def unbind(self) -> None:
+        """Remove the handler; doing it twice is harmless."""
+        self._registry._remove(self._key, self.handler)
+
+    def __enter__(self) -> Binding:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.unbind()
+
+
+class HandlerRegistry:
+    """Handlers by event name, and catch-all handlers, in registration order."""
+
+    __slots__ = ("_by_key",)
+
+    def __init__(self) -> None:
+        self._by_key: dict[object, tuple[Handler, ...]] = {}
+
+    def bind(self, event: str, handler: Handler) -> Binding:
+        """Call ``handler`` for every event named ``event``.
+
+        Raises:
+            TypeError: ``handler`` is not callable or ``event`` is not a non-empty string.
+        """
+        if not isinstance(event, str) or not event:
+            raise TypeError("event name must be a non-empty string")
+        return self._add(event, handler)
+
+    def bind_global(self, handler: Handler) -> Binding:
+        """Call ``handler`` for every event."""
+        return self._add(_GLOBAL, handler)
+
+    def unbind(self, event: str | None = None, handler: Handler | None = None) -> None:
+        """Remove handlers: of ``event`` (all of them, or just ``handler``), or ``handler``
+        from every event, or, with no arguments, every named-event handler.
+        """
+        keys = [key for key in self._by_key if key is not _GLOBAL and (event in (None, key))]
+        for key in keys:
+            if handler is None:
+                del self._by_key[key]
+            else:
+                self._remove(key, handler)
+
+    def unbind_global(self, handler: Handler | None = None) -> None:
+        """Remove one catch-all handler, or all of them."""
+        if handler is None:
+            self._by_key.pop(_GLOBAL, None)
+        else:
+            self._remove(_GLOBAL, handler)
+
+    def clear(self) -> None:
+        """Remove every handler."""
+        self._by_key.clear()
+
+    def handlers_for(self, event: str) -> tuple[Handler, ...]:
+        """The handlers an event named ``event`` reaches: its own, then the catch-all ones."""
+        named = self._by_key.get(event, ())
+        catch_all = self._by_key.get(_GLOBAL, ())
+        return named + catch_all if catch_all else named
+
+    def __len__(self) -> int:
+        return sum(len(handlers) for handlers in self._by_key.values())
+
+    def _add(self, key: object, handler: Handler) -> Binding:
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, not {type(handler).__name__}")
+        self._by_key[key] = (*self._by_key.get(key, ()), handler)
+        return Binding(self, key, handler)
+
+    def _remove(self, key: object, handler: Handler) -> None:
+        handlers = self._by_key.get(key)
+        if not handlers or handler not in handlers:
+            return
+        index = handlers.index(handler)
+        remaining = handlers[:index] + handlers[index + 1 :]
+        if remaining:
+            self._by_key[key] = remaining
+        else:
+            del self._by_key[key]
+
+    def _contains(self, key: object, handler: Handler) -> bool:
+        return handler in self._by_key.get(key, ())
+
+
+async def call_handler(handler: Handler, event: Event) -> bool:
+    """Run one handler, sync or async; log and swallow what it raises.
+
+    Returns:
+        ``True`` if it completed, ``False`` if it raised.
+    """
+    try:
+        result = handler(event)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        logger.exception(
+            "handler %s raised on %r (channel %r); other handlers still run",
+            getattr(handler, "__qualname__", handler),
+            event.name,
+            event.channel,
+        )
+        return False
+    return True

@@ -1,0 +1,95 @@
+"""Every error python-reverb raises, under one root.
+
+::
+
+    ReverbError
+    ├── ConfigurationError (also ValueError)   bad settings, channel names, event names, payloads
+    ├── ConnectionError (also builtins.ConnectionError)
+    │                                          could not connect, refused by the server (4000-4099),
+    │                                          gave up reconnecting, or not connected when needed
+    ├── AuthenticationError                    the authenticator could not authorize a channel
+    ├── SubscriptionError                      the server refused a subscription, or it timed out
+    ├── ClientEventError                       a client event that may not be sent (name, channel,
+    │                                          not subscribed, too large)
+    └── ProtocolError                          the server sent something that is not protocol 7
+
+Messages never contain the application secret, signatures or tokens.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "AuthenticationError",
+    "ClientEventError",
+    "ConfigurationError",
+    "ConnectionError",
+    "ProtocolError",
+    "ReverbError",
+    "SubscriptionError",
+]
+
+
+class ReverbError(Exception):
+    """Root of every exception raised by python-reverb."""
+
+
+class ConfigurationError(ReverbError, ValueError):
+    """A setting, channel name, event name or payload is invalid."""
+
+
+class ConnectionError(ReverbError, builtins.ConnectionError):
+    """The connection could not be made, was refused, or was given up.
+
+    Attributes:
+        code: the Pusher error or websocket close code behind the failure, when there is one
+            (for example 4001 for an unknown application key).
+    """
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AuthenticationError(ReverbError):
+    """The authenticator failed to produce an authorization for a channel.
+
+    Attributes:
+        channel: the channel that needed authorization.
+    """
+
+    def __init__(self, message: str, *, channel: str | None = None) -> None:
+        super().__init__(message)
+        self.channel = channel
+
+
+class SubscriptionError(ReverbError):
+    """The server refused a subscription, or confirmed none in time.
+
+    Attributes:
+        channel: the channel name.
+        code: the Pusher error code (4009 for a rejected signature), or ``None``.
+        status: the HTTP-like status Soketi reports in ``pusher:subscription_error``, or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        channel: str,
+        code: int | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.code = code
+        self.status = status
+
+
+class ClientEventError(ReverbError):
+    """A client event was refused before anything was sent."""
+
+
+class ProtocolError(ReverbError):
+    """The server sent a message that does not follow the Pusher protocol."""

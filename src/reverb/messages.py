@@ -1,0 +1,116 @@
+"""Pusher protocol 7 messages: one JSON text frame each, and the events handlers receive.
+
+Servers send ``data`` of their own events (``pusher:*``, ``pusher_internal:*``) and of broadcasts
+as a JSON-encoded string; Reverb relays client events with ``data`` as an object; Soketi sends
+some errors with an object too. :meth:`Message.decode` accepts both and, like pusher-js, keeps a
+string that is not JSON as the raw string.
+
+This module is the only place that turns text into objects and back, so a faster JSON library
+can be swapped in here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .exceptions import ProtocolError
+
+__all__ = ["Event", "Message", "decode_data", "encode_json"]
+
+_decode = json.JSONDecoder().decode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_json(value: Any) -> str:
+    """Serialize ``value`` compactly, the way the protocol and the signatures expect."""
+    return _encode(value)
+
+
+def decode_data(data: Any) -> Any:
+    """Decode a ``data`` field: a JSON string becomes its value, anything else stays as it is."""
+    if isinstance(data, str):
+        try:
+            return _decode(data)
+        except ValueError:
+            return data
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One protocol frame.
+
+    Attributes:
+        event: the event name, such as ``pusher:subscribe`` or ``OrderShipped``.
+        data: the payload, already decoded from its JSON string when it was one.
+        channel: the channel the frame belongs to, or ``None`` for connection-level frames.
+        user_id: the sender of a client event, when the server attributes one.
+    """
+
+    event: str
+    data: Any = None
+    channel: str | None = None
+    user_id: str | None = None
+
+    @classmethod
+    def decode(cls, text: str | bytes) -> Message:
+        """Parse one received frame.
+
+        Raises:
+            ProtocolError: the frame is not a JSON object with a string ``event``, or its
+                ``channel`` is not a string.
+        """
+        try:
+            raw = _decode(text if isinstance(text, str) else text.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"frame is not valid JSON ({exc.__class__.__name__})") from exc
+        if not isinstance(raw, dict):
+            raise ProtocolError(f"frame is a JSON {type(raw).__name__}, not an object")
+        event = raw.get("event")
+        if not isinstance(event, str):
+            raise ProtocolError("frame has no string 'event'")
+        channel = raw.get("channel")
+        if channel is not None and not isinstance(channel, str):
+            raise ProtocolError(f"frame {event!r} has a non-string 'channel'")
+        user_id = raw.get("user_id")
+        return cls(
+            event=event,
+            data=decode_data(raw.get("data")),
+            channel=channel,
+            user_id=None if user_id is None else str(user_id),
+        )
+
+    def encode(self) -> str:
+        """Serialize this frame for sending; ``data`` goes out as an object, not a string."""
+        frame: dict[str, Any] = {"event": self.event}
+        if self.data is not None:
+            frame["data"] = self.data
+        if self.channel is not None:
+            frame["channel"] = self.channel
+        return _encode(frame)
+
+    def data_field(self, key: str) -> Any:
+        """Return ``data[key]`` when ``data`` is an object, else ``None``."""
+        data = self.data
+        return data.get(key) if isinstance(data, Mapping) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event delivered to handlers.
+
+    Attributes:
+        name: the event name, for example ``OrderShipped``, ``client-typing`` or
+            ``pusher:member_added``.
+        channel: the channel it arrived on, or ``None`` for connection-level events.
+        data: the payload: decoded JSON, or the raw string when it was not JSON.
+        user_id: the sending user of a client event, when the server attributes one.
+    """
+
+    name: str
+    channel: str | None
+    data: Any = None
+    user_id: str | None = None
