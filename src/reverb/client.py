@@ -613,11 +613,13 @@ class ReverbClient:
         dispatcher, queue = self._dispatcher, self._queue
         if dispatcher is None or queue is None:
             return
-        queue.put_nowait(None)
-        with contextlib.suppress(asyncio.CancelledError):
-            await dispatcher
         self._queue = None
         self._dispatcher = None
+        queue.put_nowait(None)
+        if dispatcher is asyncio.current_task():
+            return  # disconnect() from a handler: the dispatcher ends after that handler
+        with contextlib.suppress(asyncio.CancelledError):
+            await dispatcher
 
     async def _dispatch_forever(
         self, queue: asyncio.Queue[Event | Callable[[], Awaitable[None]] | None]

@@ -226,7 +226,7 @@ class Connection:
         """
         supervisor = self._supervisor
         if supervisor is not None and not supervisor.done():
-            await asyncio.shield(supervisor)
+            await asyncio.wait([supervisor])
         if self._failure is not None:
             raise self._failure
 
@@ -406,7 +406,11 @@ class Connection:
     ) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(max(0.0, keepalive.deadline() - loop.time()))
+            # While a ping is out, also wake after one activity period: if the reply came
+            # early, the next ping is due from then, not from the end of the pong timeout.
+            now = loop.time()
+            wake = min(keepalive.deadline(), now + keepalive.activity_timeout)
+            await asyncio.sleep(max(0.0, wake - now))
             action = keepalive.poll(loop.time())
             if action is KeepaliveAction.SEND_PING:
                 logger.debug("> pusher:ping after %.1f s of silence", keepalive.activity_timeout)

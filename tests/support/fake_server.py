@@ -1,0 +1,209 @@
+"""An in-memory, scriptable Pusher server behind the client's transport seam.
+
+It speaks Reverb's dialect by default (string ``data`` on server events, channel-less 4009 on
+a bad signature, pong without data) and records every frame the client sends, so tests of the
+asyncio layer can run without sockets and can inject drops, refusals and silence at will.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from reverb.transport import TransportClosed, TransportOptions
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait until ``predicate()`` holds, checking every few milliseconds, at most ``timeout`` s.
+
+    Raises:
+        TimeoutError: it did not hold in time.
+    """
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)  # noqa: ASYNC110 - state lives in several objects
+
+
+class FakeSocket:
+    """One client connection: implements :class:`reverb.transport.Transport`."""
+
+    def __init__(self, server: FakeServer, url: str, socket_id: str) -> None:
+        self.server = server
+        self.url = url
+        self.socket_id = socket_id
+        self.inbox: asyncio.Queue[str | TransportClosed] = asyncio.Queue()
+        self.sent: list[dict[str, Any]] = []
+        self.open = True
+        self.channels: set[str] = set()
+
+    @property
+    def is_open(self) -> bool:
+        return self.open
+
+    async def send(self, text: str) -> None:
+        if not self.open:
+            raise TransportClosed(None)
+        frame = json.loads(text)
+        self.sent.append(frame)
+        self.server._handle(self, frame)
+
+    async def recv(self) -> str:
+        item = await self.inbox.get()
+        if isinstance(item, TransportClosed):
+            self.open = False
+            self.inbox.put_nowait(item)
+            raise item
+        return item
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self._end(code)
+
+    def abort(self) -> None:
+        self._end(None)
+
+    def _end(self, code: int | None) -> None:
+        if self.open:
+            self.open = False
+            self.inbox.put_nowait(TransportClosed(code))
+
+    def push(self, frame: dict[str, Any] | str) -> None:
+        """Deliver a frame to the client."""
+        self.inbox.put_nowait(frame if isinstance(frame, str) else json.dumps(frame))
+
+    def drop(self, code: int | None = None) -> None:
+        """End the connection from the server side (``None``: no close frame, like Reverb)."""
+        self._end(code)
+
+
+class FakeServer:
+    """A scriptable server; pass :meth:`connect` as ``transport_factory``.
+
+    Args:
+        secret: verify subscription signatures with this secret (``None``: accept any).
+        activity_timeout: sent in ``connection_established``.
+        refuse: a ``pusher:error`` code to answer every connection with (e.g. 4001).
+        answer_pings: reply ``pusher:pong`` to ``pusher:ping``.
+        answer_subscribes: confirm subscriptions (or refuse bad signatures) automatically.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str | None = None,
+        activity_timeout: int = 30,
+        refuse: int | None = None,
+        answer_pings: bool = True,
+        answer_subscribes: bool = True,
+    ) -> None:
+        self.secret = secret
+        self.activity_timeout = activity_timeout
+        self.refuse = refuse
+        self.answer_pings = answer_pings
+        self.answer_subscribes = answer_subscribes
+        self.sockets: list[FakeSocket] = []
+        self.attempts = 0
+        self.unreachable = False
+        self._ids = itertools.count(1)
+        self.on_frame: Callable[[FakeSocket, dict[str, Any]], None] | None = None
+
+    # -- the transport factory --------------------------------------------------------------
+
+    async def connect(self, url: str, options: TransportOptions) -> FakeSocket:
+        from reverb.exceptions import ConnectionError
+
+        self.attempts += 1
+        if self.unreachable:
+            raise ConnectionError("connection refused (fake server down)")
+        socket = FakeSocket(self, url, f"{next(self._ids)}.{next(self._ids)}")
+        self.sockets.append(socket)
+        if self.refuse is not None:
+            socket.push(self._server_event("pusher:error", {"code": self.refuse, "message": "no"}))
+            socket.drop(None)
+        else:
+            socket.push(
+                self._server_event(
+                    "pusher:connection_established",
+                    {"socket_id": socket.socket_id, "activity_timeout": self.activity_timeout},
+                )
+            )
+        return socket
+
+    # -- observing ----------------------------------------------------------------------------
+
+    @property
+    def current(self) -> FakeSocket:
+        """The most recent connection."""
+        return self.sockets[-1]
+
+    def frames(self, event: str | None = None) -> list[dict[str, Any]]:
+        """Every frame the client sent, over all sockets, optionally of one event."""
+        return [
+            frame
+            for socket in self.sockets
+            for frame in socket.sent
+            if event is None or frame.get("event") == event
+        ]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until ``predicate()`` holds, re-checking every few milliseconds.
+
+        Raises:
+            TimeoutError: it did not hold within ``timeout`` seconds.
+        """
+        await wait_until(predicate, timeout)
+
+    # -- behaviour ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _server_event(event: str, data: Any, channel: str | None = None) -> dict[str, Any]:
+        frame: dict[str, Any] = {"event": event, "data": json.dumps(data)}
+        if channel is not None:
+            frame["channel"] = channel
+        return frame
+
+    def broadcast(self, channel: str, event: str, data: Any) -> None:
+        """Send an API-style event (double-encoded data) to subscribers of ``channel``."""
+        for socket in self.sockets:
+            if socket.open and channel in socket.channels:
+                socket.push(self._server_event(event, data, channel))
+
+    def _handle(self, socket: FakeSocket, frame: dict[str, Any]) -> None:
+        if self.on_frame is not None:
+            self.on_frame(socket, frame)
+        event = frame.get("event")
+        if event == "pusher:ping" and self.answer_pings:
+            socket.push({"event": "pusher:pong"})
+        elif event == "pusher:subscribe" and self.answer_subscribes:
+            self._subscribe(socket, frame["data"])
+        elif event == "pusher:unsubscribe":
+            socket.channels.discard(frame["data"]["channel"])
+
+    def _subscribe(self, socket: FakeSocket, data: dict[str, Any]) -> None:
+        channel = data["channel"]
+        if channel.startswith(("private-", "presence-")) and self.secret is not None:
+            subject = f"{socket.socket_id}:{channel}"
+            if "channel_data" in data:
+                subject += f":{data['channel_data']}"
+            expected = hmac.new(self.secret.encode(), subject.encode(), hashlib.sha256).hexdigest()
+            signature = str(data.get("auth", "")).partition(":")[2]
+            if not hmac.compare_digest(expected, signature):
+                socket.push(
+                    self._server_event(
+                        "pusher:error", {"code": 4009, "message": "Connection is unauthorized"}
+                    )
+                )
+                return
+        socket.channels.add(channel)
+        payload: Any = {}
+        if channel.startswith("presence-"):
+            member = json.loads(data.get("channel_data", "{}"))
+            members = {
+                str(member["user_id"]): member.get("user_info"),
+            }
+            payload = {"presence": {"count": len(members), "ids": list(members), "hash": members}}
+        socket.push(self._server_event("pusher_internal:subscription_succeeded", payload, channel))
