@@ -25,8 +25,8 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> Non
         TimeoutError: it did not hold in time.
     """
     async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.005)  # noqa: ASYNC110 - state lives in several objects
+        while not predicate():  # noqa: ASYNC110 - the state spans several objects
+            await asyncio.sleep(0.005)
 
 
 class FakeSocket:
