@@ -217,6 +217,22 @@ async def test_bad_channel_names_are_refused_before_sending(
     assert server.frames("pusher:subscribe") == []
 
 
+@pytest.mark.parametrize(
+    ("name", "user_data", "message"),
+    [
+        ("presence-room", "alice", "must be a mapping"),
+        ("orders", {"user_id": "1"}, "only for presence"),
+    ],
+)
+async def test_bad_user_data_is_refused_before_sending(
+    server: FakeServer, client: ReverbClient, name: str, user_data: Any, message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        await client.subscribe(name, user_data=user_data)
+    assert server.frames("pusher:subscribe") == []
+    assert client.channel(name) is None
+
+
 async def test_unsubscribe_tells_the_server_and_drops_handlers(
     server: FakeServer, client: ReverbClient
 ) -> None:

@@ -341,6 +341,11 @@ class ReverbClient:
                 f"{name!r} is an end-to-end encrypted channel; subscribe with a Channel "
                 "subclass that decrypts its payloads (built-in support is planned)"
             )
+        if user_data is not None and not isinstance(user_data, Mapping):
+            raise ConfigurationError(
+                f"user_data must be a mapping such as {{'user_id': ...}}, not "
+                f"{type(user_data).__name__}"
+            )
         if kind is ChannelKind.PRESENCE:
             created: Channel = PresenceChannel(name, self, user_data)
         elif user_data is not None:
