@@ -8,8 +8,8 @@ import pytest
 
 from reverb import ConnectionError, ConnectionState, Event, PresenceChannel
 from tests.integration.conftest import client_for, publish
-from tests.support.fake_server import wait_until
 from tests.support.soketi import SoketiServer
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ async def test_server_restart_restores_every_subscription_and_handler() -> None:
             assert dict(room.members) == {"7": {"n": 1}}
             for name in ("orders", "private-chat.restart", "presence-room.restart"):
                 await publish(server, name, "Announcement", {"to": name})
-            got = set()
+            got: set[str | None] = set()
             async with asyncio.timeout(5):
                 while len(got) < 3:
                     got.add((await received.get()).channel)
