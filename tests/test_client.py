@@ -699,3 +699,24 @@ async def test_secret_and_signatures_never_reach_logs_or_reprs(
             assert SECRET not in text
             for signature in signatures:
                 assert signature not in text
+
+
+async def test_replacing_the_authenticator_on_the_client_works_as_the_seed_shows(
+    server: FakeServer,
+) -> None:
+    authenticator = AsyncEndpointAuthenticator()
+    async with make_client(server, app_secret=None) as client:
+        client._authenticator = authenticator
+        room = await client.subscribe("presence-seed")
+        assert isinstance(room, PresenceChannel)
+        assert room.me == reverb.Member("9", {"name": "Endpoint"})
+        assert len(authenticator.calls) == 1
+
+
+async def test_cache_miss_reaches_the_channel(server: FakeServer, client: ReverbClient) -> None:
+    cache = await client.subscribe("cache-prices")
+    got = Recorder()
+    cache.bind("pusher:cache_miss", got)
+    server.current.push({"event": "pusher:cache_miss", "channel": "cache-prices"})
+    event = await got.next()
+    assert event == Event("pusher:cache_miss", "cache-prices", None)
