@@ -233,6 +233,26 @@ async def test_bad_user_data_is_refused_before_sending(
     assert client.channel(name) is None
 
 
+async def test_presence_resubscribe_with_other_user_data_is_refused(client: ReverbClient) -> None:
+    await client.subscribe("presence-room", user_data={"user_id": "1"})
+    same = await client.subscribe("presence-room", user_data={"user_id": "1"})
+    assert same is client.channel("presence-room")
+    with pytest.raises(ConfigurationError, match="other user_data"):
+        await client.subscribe("presence-room", user_data={"user_id": "2"})
+
+
+async def test_disconnect_fails_pending_subscriptions_at_once() -> None:
+    server = FakeServer(answer_subscribes=False)
+    client = make_client(server, subscription_timeout=30)
+    await client.connect()
+    pending = asyncio.ensure_future(client.subscribe("orders"))
+    await server.wait_for(lambda: bool(server.frames("pusher:subscribe")))
+    await client.disconnect()
+    with pytest.raises(ConnectionError, match="disconnected"):
+        await asyncio.wait_for(pending, 2)
+    assert client.channel("orders") is None
+
+
 async def test_unsubscribe_tells_the_server_and_drops_handlers(
     server: FakeServer, client: ReverbClient
 ) -> None:

@@ -62,6 +62,9 @@ H = TypeVar("H", bound=Handler)
 DisconnectCallback = Callable[[ConnectionError | None], Awaitable[None] | None]
 StateChangeHandler = Callable[[ConnectionState, ConnectionState], Awaitable[None] | None]
 
+_FIRST_BACKLOG_WARNING = 10_000
+"""Queued events at which the first "handlers are behind" warning is logged (then doubling)."""
+
 _ChannelClasses: dict[ChannelKind, type[Channel]] = {
     ChannelKind.PUBLIC: PublicChannel,
     ChannelKind.PRIVATE: PrivateChannel,
@@ -133,6 +136,7 @@ class ReverbClient:
         self._queue: asyncio.Queue[Event | Callable[[], Awaitable[None]] | None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._backlog_warning = _FIRST_BACKLOG_WARNING
         self._connection = Connection(
             config,
             on_event=self._on_session_event,
@@ -209,6 +213,9 @@ class ReverbClient:
         """Close the connection and stop reconnecting; handlers queued so far still run."""
         for task in list(self._background):
             task.cancel()
+        closed = ConnectionError("disconnected while waiting for the subscription")
+        for channel in self._channels.values():
+            channel._release_waiters(closed)
         await self._connection.close()
         await self._stop_dispatcher()
 
@@ -334,6 +341,14 @@ class ReverbClient:
         name = validate_channel_name(channel)
         existing = self._channels.get(name)
         if existing is not None:
+            if (
+                isinstance(existing, PresenceChannel)
+                and user_data is not None
+                and dict(user_data) != existing.user_data
+            ):
+                raise ConfigurationError(
+                    f"already subscribed to {name!r} with other user_data; unsubscribe first"
+                )
             return existing, False
         kind = channel_kind(name)
         if kind is ChannelKind.ENCRYPTED:
@@ -600,6 +615,12 @@ class ReverbClient:
         queue = self._queue
         if queue is not None:
             queue.put_nowait(event)
+            if queue.qsize() >= self._backlog_warning:
+                logger.warning(
+                    "handlers are %d events behind; a handler is slower than the event rate",
+                    queue.qsize(),
+                )
+                self._backlog_warning *= 2
 
     def _enqueue_call(self, call: Callable[[], Awaitable[None]]) -> None:
         queue = self._queue
