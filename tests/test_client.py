@@ -127,7 +127,10 @@ async def test_connect_times_out_when_the_server_stays_down(server: FakeServer) 
     with pytest.raises(ConnectionError, match=r"within 0\.3 s"):
         await client.connect()
     assert server.attempts >= 2  # retried with back-off meanwhile
-    assert client.state is ConnectionState.DISCONNECTED
+    assert client.state is ConnectionState.FAILED
+    attempts = server.attempts
+    await asyncio.sleep(0.1)  # a stopped client must not keep trying in the background
+    assert server.attempts == attempts
 
 
 async def test_subscribe_needs_a_connection(server: FakeServer) -> None:

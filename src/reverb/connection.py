@@ -181,13 +181,16 @@ class Connection:
                 await asyncio.shield(self._first_outcome)
         except TimeoutError:
             cause = self._last_error
-            await self.close()
+            await self._stop_supervisor()
+            self._first_outcome.cancel()
             detail = f": {cause}" if cause else ""
-            raise ConnectionError(
+            error = ConnectionError(
                 f"not connected to {self._config.host}:{self._config.effective_port} within "
                 f"{self._config.connect_timeout} s{detail}",
                 code=cause.code if cause else None,
-            ) from cause
+            )
+            self._fail(error)
+            raise error from cause
         except BaseException:
             if self._failure is None:
                 await self.close()
@@ -201,11 +204,7 @@ class Connection:
         if transport is not None:
             with contextlib.suppress(Exception):
                 await transport.close()
-        supervisor = self._supervisor
-        if supervisor is not None and not supervisor.done():
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+        await self._stop_supervisor()
         self._transport = None
         self._session = None
         if self._first_outcome is not None and not self._first_outcome.done():
@@ -215,6 +214,14 @@ class Connection:
             self._set_state(ConnectionState.DISCONNECTED)
         if was_connected:
             self._on_lost(None)
+
+    async def _stop_supervisor(self) -> None:
+        self._closing = True
+        supervisor = self._supervisor
+        if supervisor is not None and not supervisor.done():
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
 
     async def wait_closed(self) -> None:
         """Wait until the connection ends for good.
