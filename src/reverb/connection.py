@@ -213,7 +213,7 @@ class Connection:
         if self._state is not ConnectionState.FAILED:
             self._set_state(ConnectionState.DISCONNECTED)
         if was_connected:
-            self._on_lost(None)
+            self._notify_lost(None)
 
     async def _stop_supervisor(self) -> None:
         self._closing = True
@@ -313,7 +313,7 @@ class Connection:
         if outcome is not None and not outcome.done():
             outcome.set_exception(error)
 
-    def _notify_lost(self, error: ConnectionError) -> None:
+    def _notify_lost(self, error: ConnectionError | None) -> None:
         try:
             self._on_lost(error)
         except Exception:
