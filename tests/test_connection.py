@@ -69,7 +69,7 @@ async def test_open_reports_states_and_session() -> None:
     assert [session.socket_id for session in recorder.established] == [connection.socket_id]
     assert "connected" in repr(connection)
     await connection.close()
-    assert connection.state is ConnectionState.DISCONNECTED
+    assert recorder.states[-1] == (ConnectionState.CONNECTED, ConnectionState.DISCONNECTED)
     assert recorder.lost == [None]
 
 

@@ -16,7 +16,8 @@ from tests.support.soketi import free_port
 
 
 async def echo_then_close(ws: ServerConnection) -> None:
-    async for message in ws:
+    async for raw in ws:
+        message = raw if isinstance(raw, str) else raw.decode()
         if message == "close-4200":
             await ws.close(4200, "generic")
             return
