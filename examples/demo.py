@@ -16,20 +16,16 @@ It exits 0 when every step was observed, 1 otherwise.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from reverb import Event, PresenceChannel, ReverbClient  # noqa: E402
-from reverb.protocol.signing import signed_api_query  # noqa: E402
+from tests.support import http_api  # noqa: E402
 from tests.support.soketi import SoketiServer  # noqa: E402
 
 STEP_TIMEOUT = 10.0
@@ -41,21 +37,15 @@ def say(actor: str, text: str) -> None:
 
 async def publish(server: SoketiServer, channels: list[str], event: str, data: Any) -> None:
     """POST /apps/{id}/events, as Laravel's Pusher broadcaster does."""
-    body = json.dumps({"name": event, "channels": channels, "data": json.dumps(data)}).encode()
-    path = f"/apps/{server.app_id}/events"
-    query = signed_api_query(
+    await http_api.publish(
+        base_url=f"http://{server.host}:{server.port}",
+        app_id=server.app_id,
         key=server.app_key,
         secret=server.app_secret,
-        method="POST",
-        path=path,
-        timestamp=int(time.time()),
-        body=body,
+        channels=channels,
+        event=event,
+        data=data,
     )
-    async with httpx.AsyncClient(base_url=f"http://{server.host}:{server.port}") as http:
-        response = await http.post(
-            path, params=query, content=body, headers={"Content-Type": "application/json"}
-        )
-    response.raise_for_status()
 
 
 def client(server: SoketiServer) -> ReverbClient:

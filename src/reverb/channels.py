@@ -21,13 +21,13 @@ import asyncio
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .auth import Authorization
-from .dispatch import Binding, Handler, HandlerRegistry, call_handler
+from .dispatch import Bindable, HandlerRegistry, call_handler
 from .exceptions import ReverbError
 from .messages import Event
 from .protocol.names import ChannelKind
@@ -46,8 +46,6 @@ __all__ = [
 
 logger = logging.getLogger("reverb.channels")
 
-H = TypeVar("H", bound=Handler)
-
 
 class SubscriptionState(StrEnum):
     """Where a channel's subscription stands on the current connection."""
@@ -58,8 +56,9 @@ class SubscriptionState(StrEnum):
     FAILED = "failed"
 
 
-class Channel(ABC):
-    """A channel the client subscribes to, with its own handlers.
+class Channel(Bindable, ABC):
+    """A channel the client subscribes to, with its own handlers (``bind``, ``on``,
+    ``bind_global``, ``unbind``, ``unbind_global``).
 
     Args:
         name: the channel name.
@@ -85,38 +84,7 @@ class Channel(ABC):
         """Whether the server confirmed the subscription on the current connection."""
         return self.state is SubscriptionState.SUBSCRIBED
 
-    # -- handlers -----------------------------------------------------------------------------
-
-    def bind(self, event: str, handler: Handler) -> Binding:
-        """Call ``handler(event)`` for every ``event`` on this channel; sync or async.
-
-        Returns:
-            A :class:`~reverb.dispatch.Binding` whose ``unbind()`` removes this registration.
-        """
-        return self._handlers.bind(event, handler)
-
-    def on(self, event: str) -> Callable[[H], H]:
-        """Decorator form of :meth:`bind`: ``@channel.on("OrderShipped")``."""
-
-        def register(handler: H) -> H:
-            self._handlers.bind(event, handler)
-            return handler
-
-        return register
-
-    def bind_global(self, handler: Handler) -> Binding:
-        """Call ``handler`` for every event on this channel, ``pusher:*`` ones included."""
-        return self._handlers.bind_global(handler)
-
-    def unbind(self, event: str | None = None, handler: Handler | None = None) -> None:
-        """Remove handlers: all of ``event``'s, one ``handler`` (of ``event`` or of every
-        event), or with no arguments every named-event handler.
-        """
-        self._handlers.unbind(event, handler)
-
-    def unbind_global(self, handler: Handler | None = None) -> None:
-        """Remove one catch-all handler, or all of them."""
-        self._handlers.unbind_global(handler)
+    # -- client events ---------------------------------------------------------------------------
 
     async def trigger(self, event: str, data: Any = None) -> None:
         """Send a client event (a *whisper*) to the channel's other subscribers.

@@ -23,13 +23,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from .auth import Authenticator, Authorization, ChannelAuthenticator, authorize
 from .channels import Channel, PresenceChannel, PrivateChannel, PublicChannel, SubscriptionState
 from .config import ReverbConfig
 from .connection import Connection
-from .dispatch import Binding, Handler, HandlerRegistry, call_handler
+from .dispatch import Bindable, HandlerRegistry, call_handler
 from .exceptions import (
     AuthenticationError,
     ClientEventError,
@@ -58,7 +58,6 @@ __all__ = ["ClientStats", "ReverbClient"]
 
 logger = logging.getLogger("reverb.client")
 
-H = TypeVar("H", bound=Handler)
 DisconnectCallback = Callable[[ConnectionError | None], Awaitable[None] | None]
 StateChangeHandler = Callable[[ConnectionState, ConnectionState], Awaitable[None] | None]
 
@@ -88,8 +87,11 @@ class ClientStats:
     subscription_errors: int = 0
 
 
-class ReverbClient:
+class ReverbClient(Bindable):
     """An asyncio client for Laravel Reverb and other Pusher protocol 7 servers.
+
+    Handlers bound on the client (``bind``, ``on``, ``bind_global``) see events of every
+    channel, plus connection-level ``pusher:error`` events.
 
     Args:
         config: the settings; by default read from ``REVERB_*`` variables and ``.env``.
@@ -472,34 +474,7 @@ class ReverbClient:
             )
         await self._connection.send(frame)
 
-    # -- handlers -------------------------------------------------------------------------------
-
-    def bind(self, event: str, handler: Handler) -> Binding:
-        """Call ``handler(event)`` for every event named ``event``, on any channel."""
-        return self._handlers.bind(event, handler)
-
-    def on(self, event: str) -> Callable[[H], H]:
-        """Decorator form of :meth:`bind`."""
-
-        def register(handler: H) -> H:
-            self._handlers.bind(event, handler)
-            return handler
-
-        return register
-
-    def bind_global(self, handler: Handler) -> Binding:
-        """Call ``handler`` for every event on every channel, and for connection-level
-        ``pusher:error`` events.
-        """
-        return self._handlers.bind_global(handler)
-
-    def unbind(self, event: str | None = None, handler: Handler | None = None) -> None:
-        """Remove client-level handlers (see :meth:`Channel.unbind`)."""
-        self._handlers.unbind(event, handler)
-
-    def unbind_global(self, handler: Handler | None = None) -> None:
-        """Remove one catch-all handler, or all of them."""
-        self._handlers.unbind_global(handler)
+    # -- state listeners ---------------------------------------------------------------------------
 
     def on_state_change(self, handler: StateChangeHandler) -> Callable[[], None]:
         """Call ``handler(previous, current)`` on every connection state change.

@@ -11,15 +11,16 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 from .messages import Event
 
-__all__ = ["Binding", "Handler", "HandlerRegistry", "call_handler"]
+__all__ = ["Bindable", "Binding", "Handler", "HandlerRegistry", "call_handler"]
 
 Handler: TypeAlias = Callable[[Event], Awaitable[None] | None]
 """An event handler: a function or coroutine function taking one :class:`Event`."""
 
+H = TypeVar("H", bound=Handler)
 _GLOBAL = object()
 logger = logging.getLogger("reverb.dispatch")
 
@@ -131,6 +132,43 @@ class HandlerRegistry:
 
     def _contains(self, key: object, handler: Handler) -> bool:
         return handler in self._by_key.get(key, ())
+
+
+class Bindable:
+    """The handler-binding API that channels and the client share; they own ``_handlers``."""
+
+    _handlers: HandlerRegistry
+
+    def bind(self, event: str, handler: Handler) -> Binding:
+        """Call ``handler(event)``, sync or async, for every event named ``event``.
+
+        Returns:
+            A :class:`Binding` whose ``unbind()`` removes exactly this registration.
+        """
+        return self._handlers.bind(event, handler)
+
+    def on(self, event: str) -> Callable[[H], H]:
+        """Decorator form of :meth:`bind`: ``@channel.on("OrderShipped")``."""
+
+        def register(handler: H) -> H:
+            self._handlers.bind(event, handler)
+            return handler
+
+        return register
+
+    def bind_global(self, handler: Handler) -> Binding:
+        """Call ``handler`` for every event, ``pusher:*`` ones included."""
+        return self._handlers.bind_global(handler)
+
+    def unbind(self, event: str | None = None, handler: Handler | None = None) -> None:
+        """Remove handlers: all of ``event``'s, one ``handler`` (of ``event`` or of every
+        event), or with no arguments every named-event handler.
+        """
+        self._handlers.unbind(event, handler)
+
+    def unbind_global(self, handler: Handler | None = None) -> None:
+        """Remove one catch-all handler, or all of them."""
+        self._handlers.unbind_global(handler)
 
 
 async def call_handler(handler: Handler, event: Event) -> bool:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from reverb import ReverbClient
-from reverb.protocol.signing import signed_api_query
+from tests.support import http_api
 from tests.support.soketi import SoketiServer
 
 
@@ -54,22 +51,14 @@ async def publish(
     *,
     socket_id: str | None = None,
 ) -> None:
-    """Publish through the server's HTTP API, signed like Laravel's broadcaster does."""
-    body: dict[str, Any] = {"name": event, "channels": [channel], "data": json.dumps(data)}
-    if socket_id is not None:
-        body["socket_id"] = socket_id
-    raw = json.dumps(body).encode()
-    path = f"/apps/{server.app_id}/events"
-    query = signed_api_query(
+    """Publish to one channel through ``server``'s HTTP API."""
+    await http_api.publish(
+        base_url=f"http://{server.host}:{server.port}",
+        app_id=server.app_id,
         key=server.app_key,
         secret=server.app_secret,
-        method="POST",
-        path=path,
-        timestamp=int(time.time()),
-        body=raw,
+        channels=[channel],
+        event=event,
+        data=data,
+        socket_id=socket_id,
     )
-    async with httpx.AsyncClient(base_url=f"http://{server.host}:{server.port}") as http:
-        response = await http.post(
-            path, params=query, content=raw, headers={"Content-Type": "application/json"}
-        )
-    assert response.status_code == 200, response.text
