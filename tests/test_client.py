@@ -743,3 +743,33 @@ async def test_cache_miss_reaches_the_channel(server: FakeServer, client: Reverb
     server.current.push({"event": "pusher:cache_miss", "channel": "cache-prices"})
     event = await got.next()
     assert event == Event("pusher:cache_miss", "cache-prices", None)
+
+
+class KeyKeepingChannel(PrivateChannel):
+    """Overrides _subscribe, as an encrypted channel will: keep shared_secret, never send it."""
+
+    key: str | None = None
+
+    async def _subscribe(self, socket_id: str) -> Mapping[str, str]:
+        authorization = await self._authorize(socket_id, None)
+        self.key = authorization.get("shared_secret")
+        return {"channel": self.name, "auth": authorization["auth"]}
+
+
+async def test_custom_channel_overriding_subscribe(server: FakeServer) -> None:
+    class WithSharedSecret:
+        def authenticate(
+            self, socket_id: str, channel_name: str, user_data: Any = None
+        ) -> dict[str, str]:
+            auth = channel_auth("app-key", SECRET, socket_id, channel_name)
+            return {"auth": auth, "shared_secret": "c2VjcmV0LWtleQ=="}
+
+    async with make_client(server, authenticator=WithSharedSecret()) as client:
+        channel = KeyKeepingChannel("private-encrypted-orders", client)
+        assert await client.subscribe(channel) is channel
+        assert channel.key == "c2VjcmV0LWtleQ=="
+        sent = server.frames("pusher:subscribe")[-1]["data"]
+        assert set(sent) == {"channel", "auth"}
+        server.current.drop(None)
+        await server.wait_for(lambda: len(server.sockets) == 2 and channel.subscribed)
+        assert server.current.sent[-1]["data"]["channel"] == "private-encrypted-orders"
