@@ -1,0 +1,106 @@
+"""The frames the server sends, in Reverb's shapes or Soketi's.
+
+Reverb JSON-encodes ``data`` of its own events into a string and leaves ``channel`` out of
+connection-level ones; Soketi sends ``data`` of errors as an object, sometimes with a channel.
+Everything that differs between the two is decided here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .config import Dialect
+
+__all__ = ["FrameWriter"]
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class FrameWriter:
+    """Builds outgoing frames for one dialect."""
+
+    __slots__ = ("dialect",)
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+    @property
+    def is_soketi(self) -> bool:
+        """Whether Soketi's shapes are used."""
+        return self.dialect is Dialect.SOKETI
+
+    @staticmethod
+    def event(event: str, data: Any, channel: str | None = None, **extra: Any) -> str:
+        """A frame with ``data`` JSON-encoded into a string (server events, broadcasts)."""
+        frame: dict[str, Any] = {"event": event, "data": _encode(data)}
+        if channel is not None:
+            frame["channel"] = channel
+        frame.update(extra)
+        return _encode(frame)
+
+    @staticmethod
+    def raw(frame: dict[str, Any]) -> str:
+        """A frame exactly as given."""
+        return _encode(frame)
+
+    def connection_established(self, socket_id: str, activity_timeout: int) -> str:
+        """``pusher:connection_established``."""
+        return self.event(
+            "pusher:connection_established",
+            {"socket_id": socket_id, "activity_timeout": activity_timeout},
+        )
+
+    def error(self, code: int, message: str, channel: str | None = None) -> str:
+        """``pusher:error``: Reverb never names a channel; Soketi may, with object data."""
+        if self.is_soketi:
+            frame: dict[str, Any] = {
+                "event": "pusher:error",
+                "data": {"code": code, "message": message},
+            }
+            if channel is not None:
+                frame["channel"] = channel
+            return _encode(frame)
+        return self.event("pusher:error", {"code": code, "message": message})
+
+    def pong(self) -> str:
+        """``pusher:pong``: no data on Reverb, ``{}`` on Soketi."""
+        if self.is_soketi:
+            return '{"event":"pusher:pong","data":{}}'
+        return '{"event":"pusher:pong"}'
+
+    @staticmethod
+    def ping() -> str:
+        """``pusher:ping`` (no data)."""
+        return '{"event":"pusher:ping"}'
+
+    def subscription_succeeded(self, channel: str, presence: Any = None) -> str:
+        """``pusher_internal:subscription_succeeded``; Soketi omits data when not presence."""
+        if presence is None:
+            if self.is_soketi:
+                return _encode(
+                    {"event": "pusher_internal:subscription_succeeded", "channel": channel}
+                )
+            return self.event("pusher_internal:subscription_succeeded", {}, channel)
+        return self.event("pusher_internal:subscription_succeeded", presence, channel)
+
+    def unauthorized(self, channel: str) -> str:
+        """A refused subscription signature."""
+        if self.is_soketi:
+            return _encode(
+                {
+                    "event": "pusher:subscription_error",
+                    "channel": channel,
+                    "data": {
+                        "type": "AuthError",
+                        "error": "The connection is unauthorized.",
+                        "status": 401,
+                    },
+                }
+            )
+        return self.error(4009, "Connection is unauthorized")
+
+    @staticmethod
+    def cache_miss(channel: str) -> str:
+        """``pusher:cache_miss`` (no data)."""
+        return _encode({"event": "pusher:cache_miss", "channel": channel})
