@@ -1,4 +1,5 @@
-"""Fixtures for tests against a real Soketi (from npm, started here) and a pusher-js peer."""
+"""Fixtures for tests against real servers: Soketi (from npm, started here) and python-reverb's
+own local server, each test running once per server; and a pusher-js peer."""
 
 from __future__ import annotations
 
@@ -8,18 +9,26 @@ from typing import Any
 import pytest
 
 from reverb import ReverbClient
+from reverb.testing import BackgroundServer
 from tests.support import http_api
-from tests.support.soketi import SoketiServer
+from tests.support.soketi import ServerUnderTest, SoketiServer
+
+SERVERS = ["soketi", "local"]
 
 
-@pytest.fixture(scope="session")
-def soketi() -> Iterator[SoketiServer]:
-    """One Soketi for the session (tests that restart it use their own)."""
-    with SoketiServer() as server:
-        yield server
+def new_server(kind: str) -> ServerUnderTest:
+    """A stopped server of the given kind."""
+    return SoketiServer() if kind == "soketi" else BackgroundServer()
 
 
-def client_for(server: SoketiServer, **settings: Any) -> ReverbClient:
+@pytest.fixture(scope="session", params=SERVERS)
+def server(request: pytest.FixtureRequest) -> Iterator[ServerUnderTest]:
+    """One server of each kind for the session (tests that restart one use their own)."""
+    with new_server(request.param) as running:
+        yield running
+
+
+def client_for(server: ServerUnderTest, **settings: Any) -> ReverbClient:
     """A client of ``server`` with test-friendly timings."""
     options: dict[str, Any] = {
         "app_key": server.app_key,
@@ -38,13 +47,13 @@ def client_for(server: SoketiServer, **settings: Any) -> ReverbClient:
 
 
 @pytest.fixture
-async def client(soketi: SoketiServer) -> AsyncIterator[ReverbClient]:
-    async with client_for(soketi) as connected:
+async def client(server: ServerUnderTest) -> AsyncIterator[ReverbClient]:
+    async with client_for(server) as connected:
         yield connected
 
 
 async def publish(
-    server: SoketiServer,
+    server: ServerUnderTest,
     channel: str,
     event: str,
     data: Any,

@@ -1,4 +1,4 @@
-"""python-reverb and pusher-js as peers on the same presence channel of a real Soketi."""
+"""python-reverb and pusher-js as peers on the same presence channel of each real server."""
 
 from __future__ import annotations
 
@@ -9,21 +9,21 @@ import pytest
 from reverb import Event, PresenceChannel
 from tests.integration.conftest import client_for, publish
 from tests.support.peer import PusherJsPeer
-from tests.support.soketi import SoketiServer
+from tests.support.soketi import ServerUnderTest
 
 pytestmark = pytest.mark.integration
 
 CHANNEL = "presence-interop.1"
 
 
-async def test_whispers_both_ways_and_identical_members(soketi: SoketiServer) -> None:
-    peer = await PusherJsPeer.start(soketi.host, soketi.port, soketi.app_key, soketi.app_secret)
+async def test_whispers_both_ways_and_identical_members(server: ServerUnderTest) -> None:
+    peer = await PusherJsPeer.start(server.host, server.port, server.app_key, server.app_secret)
     try:
         reply = await peer.command(
             "subscribe", channel=CHANNEL, user_data={"user_id": "js", "user_info": {"n": "Js"}}
         )
         assert reply["ok"] is True
-        async with client_for(soketi) as client:
+        async with client_for(server) as client:
             room = await client.subscribe(
                 CHANNEL, user_data={"user_id": "py", "user_info": {"n": "Py"}}
             )
@@ -48,7 +48,7 @@ async def test_whispers_both_ways_and_identical_members(soketi: SoketiServer) ->
                 event = await heard.get()
             assert event == Event("client-typing", CHANNEL, {"from": "js"}, "js")
 
-            await publish(soketi, CHANNEL, "RoomClosed", {"reason": "test"})
+            await publish(server, CHANNEL, "RoomClosed", {"reason": "test"})
             from_api = await peer.wait_for_event("RoomClosed", channel=CHANNEL)
             assert from_api["data"] == {"reason": "test"}
 

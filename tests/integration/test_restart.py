@@ -1,4 +1,4 @@
-"""Soketi killed and restarted mid-session: every subscription comes back with its handlers."""
+"""A server killed and restarted mid-session: every subscription comes back with its handlers."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import asyncio
 import pytest
 
 from reverb import ConnectionError, ConnectionState, Event, PresenceChannel
-from tests.integration.conftest import client_for, publish
-from tests.support.soketi import SoketiServer
+from tests.integration.conftest import SERVERS, client_for, new_server, publish
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 
-async def test_server_restart_restores_every_subscription_and_handler() -> None:
-    with SoketiServer() as server:
+@pytest.mark.parametrize("kind", SERVERS)
+async def test_server_restart_restores_every_subscription_and_handler(kind: str) -> None:
+    with new_server(kind) as server:
         async with client_for(server) as client:
             lost: list[ConnectionError | None] = []
             client.on_disconnect = lost.append

@@ -23,6 +23,7 @@ import urllib.request
 import weakref
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 SOKETI_BIN = NODE_DIR / "node_modules" / ".bin" / "soketi"
@@ -32,6 +33,40 @@ STOP_TIMEOUT = 5.0
 # A direct opener: a proxy from the environment must not see loopback health checks.
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _running: weakref.WeakSet[SoketiServer] = weakref.WeakSet()
+
+
+class ServerUnderTest(Protocol):
+    """What integration tests need of a server: Soketi here, or reverb.testing's local one."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def app_id(self) -> str: ...
+
+    @property
+    def app_key(self) -> str: ...
+
+    @property
+    def app_secret(self) -> str: ...
+
+    def start(self) -> None:
+        """Start (again, on the same port)."""
+
+    def kill(self) -> None:
+        """Stop abruptly: clients see their connections drop."""
+
+    def __enter__(self) -> ServerUnderTest: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
 
 
 def soketi_available() -> bool:

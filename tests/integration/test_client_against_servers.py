@@ -1,4 +1,4 @@
-"""python-reverb against a real Soketi: subscriptions, HTTP-published events, failures."""
+"""python-reverb against each real server: subscriptions, HTTP-published events, failures."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from reverb import (
     SubscriptionError,
 )
 from tests.integration.conftest import client_for, publish
-from tests.support.soketi import SoketiServer
+from tests.support.soketi import ServerUnderTest
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -28,25 +28,25 @@ async def next_event(queue: asyncio.Queue[Event], timeout: float = 5.0) -> Event
 
 
 async def test_public_channel_receives_http_published_event(
-    soketi: SoketiServer, client: ReverbClient
+    server: ServerUnderTest, client: ReverbClient
 ) -> None:
     received: asyncio.Queue[Event] = asyncio.Queue()
     orders = await client.subscribe("orders")
     orders.bind("OrderShipped", received.put_nowait)
-    await publish(soketi, "orders", "OrderShipped", {"order": {"id": 7}, "note": "ünïcode"})
+    await publish(server, "orders", "OrderShipped", {"order": {"id": 7}, "note": "ünïcode"})
     event = await next_event(received)
     assert event == Event("OrderShipped", "orders", {"order": {"id": 7}, "note": "ünïcode"})
 
 
 async def test_client_level_and_global_handlers_see_published_events(
-    soketi: SoketiServer, client: ReverbClient
+    server: ServerUnderTest, client: ReverbClient
 ) -> None:
     by_name: asyncio.Queue[Event] = asyncio.Queue()
     everything: list[Event] = []
     client.bind("Ping", by_name.put_nowait)
     client.bind_global(everything.append)
     await client.subscribe("global-feed")
-    await publish(soketi, "global-feed", "Ping", "plain text, not JSON")
+    await publish(server, "global-feed", "Ping", "plain text, not JSON")
     event = await next_event(by_name)
     assert event.data == "plain text, not JSON"
     assert event in everything
@@ -57,8 +57,8 @@ async def test_private_channel_subscribes_with_local_signature(client: ReverbCli
     assert chat.subscribed
 
 
-async def test_presence_channel_members_and_me(soketi: SoketiServer) -> None:
-    async with client_for(soketi) as alice, client_for(soketi) as bob:
+async def test_presence_channel_members_and_me(server: ServerUnderTest) -> None:
+    async with client_for(server) as alice, client_for(server) as bob:
         room_a = await alice.subscribe(
             "presence-room.members", user_data={"user_id": "1", "user_info": {"name": "Alice"}}
         )
@@ -84,9 +84,9 @@ async def test_presence_channel_members_and_me(soketi: SoketiServer) -> None:
 
 
 async def test_wrong_secret_gives_subscription_error_and_connection_stays_usable(
-    soketi: SoketiServer,
+    server: ServerUnderTest,
 ) -> None:
-    async with client_for(soketi, app_secret="not-the-secret") as client:
+    async with client_for(server, app_secret="not-the-secret") as client:
         with pytest.raises(SubscriptionError) as caught:
             await client.subscribe("private-chat.wrong")
         assert caught.value.channel == "private-chat.wrong"
@@ -96,8 +96,8 @@ async def test_wrong_secret_gives_subscription_error_and_connection_stays_usable
         assert client.is_connected
 
 
-async def test_unknown_app_key_raises_connection_error_quickly(soketi: SoketiServer) -> None:
-    client = client_for(soketi, app_key="no-such-key", connect_timeout=10.0)
+async def test_unknown_app_key_raises_connection_error_quickly(server: ServerUnderTest) -> None:
+    client = client_for(server, app_key="no-such-key", connect_timeout=10.0)
     started = time.monotonic()
     with pytest.raises(ConnectionError) as caught:
         await client.connect()
@@ -107,9 +107,9 @@ async def test_unknown_app_key_raises_connection_error_quickly(soketi: SoketiSer
 
 
 async def test_keepalive_pings_are_answered_and_the_connection_stays(
-    soketi: SoketiServer,
+    server: ServerUnderTest,
 ) -> None:
-    async with client_for(soketi, activity_timeout=0.2, pong_timeout=1.0) as client:
+    async with client_for(server, activity_timeout=0.2, pong_timeout=1.0) as client:
         await client.subscribe("keepalive")
         start = client.frames_received
         # Three pongs for three pings, with nothing else on the wire.
@@ -119,12 +119,12 @@ async def test_keepalive_pings_are_answered_and_the_connection_stays(
 
 
 async def test_socket_id_excludes_the_sender_like_laravel_to_others(
-    soketi: SoketiServer, client: ReverbClient
+    server: ServerUnderTest, client: ReverbClient
 ) -> None:
     received: asyncio.Queue[Event] = asyncio.Queue()
     feed = await client.subscribe("to-others")
     feed.bind_global(received.put_nowait)
     await received.get()  # pusher:subscription_succeeded
-    await publish(soketi, "to-others", "Excluded", 1, socket_id=client.socket_id)
-    await publish(soketi, "to-others", "Included", 2)
+    await publish(server, "to-others", "Excluded", 1, socket_id=client.socket_id)
+    await publish(server, "to-others", "Included", 2)
     assert (await next_event(received)).name == "Included"
