@@ -88,13 +88,15 @@ def handle_api_request(
     app = find_app(parts[1])
     if app is None:
         return ApiResponse.text(404, f"No matching application for ID [{parts[1]}].")
+    manager = manager_of(app)
     route = parts[2:]
     handler = _route(request.method, route)
     if handler is None:
         return ApiResponse.text(404, "Not found.")
     if not _signature_valid(app, request):
+        if manager.frames.is_soketi:
+            return ApiResponse.json(401, {"error": "The secret authentication failed", "code": 401})
         return ApiResponse.text(401, "Authentication signature invalid.")
-    manager = manager_of(app)
     try:
         return handler(manager, request, route, connection_count(app))
     except _Invalid as exc:
@@ -245,8 +247,6 @@ def _channels(
                 "subscription_count": len(channel.subscriptions),
                 "occupied": True,
             }
-            if channel.is_presence:
-                info["user_count"] = len(channel.members())
             result[channel.name] = info
         else:
             result[channel.name] = _channel_info(manager, channel.name, fields)
@@ -260,17 +260,17 @@ def _channel(
 ) -> ApiResponse:
     name = route[1]
     channel = manager.channels.get(name)
+    fields = _info_fields(request.query.get("info"))
     if manager.frames.is_soketi:
         info: dict[str, Any] = {
             "subscription_count": len(channel.subscriptions) if channel else 0,
             "occupied": channel is not None,
         }
-        if channel is not None and channel.is_presence:
-            info["user_count"] = len(channel.members())
+        if name.startswith("presence-"):
+            info["user_count"] = len(channel.members()) if channel is not None else 0
         return ApiResponse.json(200, info)
     if channel is None:
         return ApiResponse.json(200, {"occupied": False})
-    fields = _info_fields(request.query.get("info"))
     return ApiResponse.json(200, {"occupied": True, **_channel_info(manager, name, fields)})
 
 
