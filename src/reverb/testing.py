@@ -211,6 +211,18 @@ class BackgroundServer:
             }
         )
 
+    async def subscribed(self, channel: str, count: int = 1, timeout: float = 5.0) -> None:
+        """Wait until ``channel`` has at least ``count`` subscribed sockets.
+
+        Use it before triggering, when the code under test subscribes in the background.
+
+        Raises:
+            TimeoutError: not within ``timeout`` seconds.
+        """
+        async with asyncio.timeout(timeout):
+            while self.channels().get(channel, 0) < count:  # noqa: ASYNC110 - other thread
+                await asyncio.sleep(0.01)
+
     def members(self, channel: str) -> dict[str, Any]:
         """``user_id -> user_info`` of a presence channel (empty when unoccupied)."""
 

@@ -1,0 +1,72 @@
+"""pytest fixtures for apps that listen to Laravel broadcasts (installed with the package).
+
+``reverb_server``
+    A local Reverb-compatible server on a free port, fresh for each test, with helpers:
+    ``trigger(channel, event, data)``, ``channels()``, ``members(channel)``,
+    ``await subscribed(channel)``, ``drop(socket_id)``, ``stall(socket_id)``, ``sweep()``,
+    ``restart()``, ``client_settings(**overrides)``. See :class:`reverb.testing.BackgroundServer`.
+
+``reverb_client``
+    A :class:`reverb.ReverbClient` connected to ``reverb_server`` (needs pytest-asyncio).
+
+Example::
+
+    async def test_my_code_reacts_to_order_shipped(reverb_server, reverb_client):
+        shipped = []
+        orders = await reverb_client.subscribe("orders")
+        orders.bind("OrderShipped", shipped.append)
+        reverb_server.trigger("orders", "OrderShipped", {"id": 42})
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from .client import ReverbClient
+from .testing import BackgroundServer
+
+__all__ = ["reverb_client", "reverb_server"]
+
+_CLIENT_SETTINGS: dict[str, Any] = {
+    "reconnect_delay": 0.05,
+    "reconnect_max_delay": 0.5,
+    "connect_timeout": 5.0,
+    "subscription_timeout": 5.0,
+}
+
+
+@pytest.fixture
+def reverb_server() -> Iterator[BackgroundServer]:
+    """A fresh local Reverb-compatible server for one test."""
+    with BackgroundServer() as server:
+        yield server
+
+
+def _client_fixture() -> Any:
+    try:
+        import pytest_asyncio
+    except ImportError:  # pragma: no cover - exercised only without pytest-asyncio
+
+        @pytest.fixture
+        def reverb_client(reverb_server: BackgroundServer) -> ReverbClient:
+            """Unavailable: install pytest-asyncio to get a connected client."""
+            pytest.fail(
+                "the reverb_client fixture needs pytest-asyncio (pip install pytest-asyncio)"
+            )
+
+        return reverb_client
+
+    @pytest_asyncio.fixture
+    async def reverb_client(reverb_server: BackgroundServer) -> AsyncIterator[ReverbClient]:
+        """A ReverbClient connected to ``reverb_server``, with quick reconnects."""
+        async with ReverbClient(**reverb_server.client_settings(**_CLIENT_SETTINGS)) as client:
+            yield client
+
+    return reverb_client
+
+
+reverb_client = _client_fixture()
