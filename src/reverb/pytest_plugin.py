@@ -51,14 +51,12 @@ def _client_fixture() -> Any:
         import pytest_asyncio
     except ImportError:  # pragma: no cover - exercised only without pytest-asyncio
 
-        @pytest.fixture
-        def reverb_client(reverb_server: BackgroundServer) -> ReverbClient:
+        @pytest.fixture(name="reverb_client")
+        def unavailable(reverb_server: BackgroundServer) -> ReverbClient:
             """Unavailable: install pytest-asyncio to get a connected client."""
-            pytest.fail(
-                "the reverb_client fixture needs pytest-asyncio (pip install pytest-asyncio)"
-            )
+            pytest.fail("the reverb_client fixture needs pytest-asyncio (pip install it)")
 
-        return reverb_client
+        return unavailable
 
     @pytest_asyncio.fixture
     async def reverb_client(reverb_server: BackgroundServer) -> AsyncIterator[ReverbClient]:
