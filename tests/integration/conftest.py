@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from reverb import ReverbClient
+from reverb import ReverbClient, ReverbConfig
+from reverb.api import ApiClient
 from reverb.testing import BackgroundServer
-from tests.support import http_api
 from tests.support.soketi import ServerUnderTest, SoketiServer
 
 SERVERS = ["soketi", "local"]
@@ -60,14 +60,14 @@ async def publish(
     *,
     socket_id: str | None = None,
 ) -> None:
-    """Publish to one channel through ``server``'s HTTP API."""
-    await http_api.publish(
-        base_url=f"http://{server.host}:{server.port}",
+    """Publish to one channel through ``server``'s HTTP API, as Laravel's broadcaster does."""
+    config = ReverbConfig(
         app_id=server.app_id,
-        key=server.app_key,
-        secret=server.app_secret,
-        channels=[channel],
-        event=event,
-        data=data,
-        socket_id=socket_id,
+        app_key=server.app_key,
+        app_secret=server.app_secret,
+        host=server.host,
+        port=server.port,
+        scheme="http",
     )
+    async with ApiClient(config) as api:
+        await api.trigger([channel], event, data, socket_id=socket_id)

@@ -1,0 +1,5 @@
+"""``python -m reverb``: the ``reverb`` command."""
+
+from .cli import main
+
+main()

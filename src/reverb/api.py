@@ -1,0 +1,209 @@
+"""A client of the Pusher HTTP API that Reverb, Soketi and Pusher serve: publish and query.
+
+This is what Laravel's broadcaster does from PHP; from Python it lets a service, a CLI or a
+test publish events without Laravel::
+
+    async with ApiClient(ReverbConfig()) as api:       # REVERB_APP_ID/KEY/SECRET, host, port
+        await api.trigger(["orders"], "OrderShipped", {"id": 42})
+
+Requests are signed with the app secret. Signatures are query parameters, so this module keeps
+them out of httpx's request log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from .config import ReverbConfig
+from .exceptions import ConfigurationError, ReverbError
+from .protocol.signing import signed_api_query
+
+__all__ = ["ApiClient", "ApiError"]
+
+_SIGNATURE = re.compile(r"(auth_signature=)[0-9a-fA-F]+")
+
+
+class ApiError(ReverbError):
+    """The HTTP API answered with an error.
+
+    Attributes:
+        status: the HTTP status.
+        body: the response text (servers never echo secrets in it).
+    """
+
+    def __init__(self, message: str, *, status: int, body: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class _HideSignatures(logging.Filter):
+    """Replaces request signatures in httpx's log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(
+                _SIGNATURE.sub(r"\1<hidden>", str(arg)) if "auth_signature" in str(arg) else arg
+                for arg in args
+            )
+        return True
+
+
+_FILTER = _HideSignatures()
+
+
+def _hide_signatures_in_httpx_logs() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if _FILTER not in httpx_logger.filters:
+        httpx_logger.addFilter(_FILTER)
+
+
+class ApiClient:
+    """Signed requests to ``/apps/{app_id}/...`` of one app.
+
+    Args:
+        config: needs ``app_id``, ``app_key`` and ``app_secret``; host, port, scheme and path
+            locate the server.
+        timeout: seconds per request.
+        transport: an httpx transport, for tests.
+
+    Raises:
+        ConfigurationError: ``app_id`` or ``app_secret`` is missing.
+    """
+
+    def __init__(
+        self,
+        config: ReverbConfig,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not config.app_id:
+            raise ConfigurationError("the HTTP API needs the app id (REVERB_APP_ID or app_id=)")
+        if config.app_secret is None:
+            raise ConfigurationError(
+                "the HTTP API needs the app secret (REVERB_APP_SECRET or app_secret=)"
+            )
+        _hide_signatures_in_httpx_logs()
+        self._config = config
+        self._secret = config.app_secret.get_secret_value()
+        self._http = httpx.AsyncClient(
+            base_url=config.http_url, timeout=timeout, transport=transport
+        )
+
+    def __repr__(self) -> str:
+        return f"<ApiClient {self._config.http_url} app_id={self._config.app_id!r}>"
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """Send a signed request to ``/apps/{app_id}{path}`` and return the decoded JSON.
+
+        Raises:
+            ApiError: a non-2xx answer, or one that is not JSON.
+            ReverbError: the server could not be reached.
+        """
+        full_path = f"/apps/{self._config.app_id}{path}"
+        raw = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+        query = signed_api_query(
+            key=self._config.app_key,
+            secret=self._secret,
+            method=method,
+            path=full_path,
+            timestamp=int(time.time()),
+            body=raw,
+            params=params,
+        )
+        try:
+            response = await self._http.request(
+                method,
+                f"{self._config.path}{full_path}",
+                params=query,
+                content=raw or None,
+                headers={"Content-Type": "application/json"} if raw else None,
+            )
+        except httpx.HTTPError as exc:
+            raise ReverbError(
+                f"could not reach the HTTP API at {self._config.http_url}: {type(exc).__name__}"
+            ) from None
+        if not response.is_success:
+            raise ApiError(
+                f"HTTP API answered {response.status_code}: {response.text[:200]}",
+                status=response.status_code,
+                body=response.text,
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(
+                "HTTP API answered with something that is not JSON",
+                status=response.status_code,
+                body=response.text,
+            ) from None
+
+    async def trigger(
+        self,
+        channels: Sequence[str] | str,
+        event: str,
+        data: Any,
+        *,
+        socket_id: str | None = None,
+    ) -> Any:
+        """Publish ``event`` to ``channels``; ``data`` is JSON-encoded unless already a string.
+
+        ``socket_id`` excludes that connection, as Laravel's ``toOthers()`` does.
+        """
+        names = [channels] if isinstance(channels, str) else list(channels)
+        body: dict[str, Any] = {
+            "name": event,
+            "channels": names,
+            "data": data if isinstance(data, str) else json.dumps(data),
+        }
+        if socket_id is not None:
+            body["socket_id"] = socket_id
+        return await self.request("POST", "/events", body=body)
+
+    async def channels(self, prefix: str = "", info: Sequence[str] = ()) -> Any:
+        """``GET /channels``: the occupied channels."""
+        params = {"filter_by_prefix": prefix} if prefix else {}
+        if info:
+            params["info"] = ",".join(info)
+        return await self.request("GET", "/channels", params=params)
+
+    async def channel(self, name: str, info: Sequence[str] = ()) -> Any:
+        """``GET /channels/{name}``: whether it is occupied, and counts."""
+        params = {"info": ",".join(info)} if info else None
+        return await self.request("GET", f"/channels/{name}", params=params)
+
+    async def users(self, name: str) -> Any:
+        """``GET /channels/{name}/users``: the users of a presence channel."""
+        return await self.request("GET", f"/channels/{name}/users")

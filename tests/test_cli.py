@@ -1,0 +1,142 @@
+"""The ``reverb`` command: help, errors, trigger, listen and demo against the local server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reverb.cli import app
+from reverb.testing import BackgroundServer
+from tests.support.raw import RawSocket
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def server() -> Iterator[BackgroundServer]:
+    with BackgroundServer() as running:
+        yield running
+
+
+def env_for(server: BackgroundServer) -> dict[str, str]:
+    return {
+        "REVERB_APP_ID": server.app_id,
+        "REVERB_APP_KEY": server.app_key,
+        "REVERB_APP_SECRET": server.app_secret,
+        "REVERB_HOST": server.host,
+        "REVERB_PORT": str(server.port),
+        "REVERB_SCHEME": "http",
+    }
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["listen"], ["trigger"], ["demo"]])
+def test_help_everywhere(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert "python-reverb" in result.output
+
+
+def test_missing_settings_give_one_clear_line_and_exit_1() -> None:
+    result = runner.invoke(app, ["trigger", "orders", "OrderShipped", "{}"])
+    assert result.exit_code == 1
+    assert "REVERB_APP_KEY" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unreachable_server_is_one_clear_line(tmp_path: Path) -> None:
+    env = {"REVERB_APP_KEY": "k", "REVERB_APP_ID": "1", "REVERB_APP_SECRET": "s"}
+    result = runner.invoke(
+        app,
+        ["trigger", "orders", "E", "--host", "127.0.0.1", "--port", "9", "--scheme", "http"],
+        env=env,
+    )
+    assert result.exit_code == 1
+    assert "could not reach" in result.output
+    assert "Traceback" not in result.output
+
+
+async def test_trigger_publishes_through_the_http_api(server: BackgroundServer) -> None:
+    socket = await RawSocket.open(server.host, server.port, server.app_key)
+    await socket.subscribe("orders")
+    await socket.recv_event("pusher_internal:subscription_succeeded")
+    result = await asyncio.to_thread(
+        runner.invoke, app, ["trigger", "orders", "OrderShipped", '{"id": 42}'], env=env_for(server)
+    )
+    assert result.exit_code == 0, result.output
+    event = await socket.recv_event("OrderShipped")
+    assert json.loads(event["data"]) == {"id": 42}
+    await socket.close()
+
+
+def test_trigger_reads_a_laravel_env_file(server: BackgroundServer, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("\n".join(f"{k}={v}" for k, v in env_for(server).items()))
+    result = runner.invoke(app, ["trigger", "orders", "E", "x", "--env-file", str(env_file)])
+    assert result.exit_code == 0, result.output
+    assert "published" in result.output
+
+
+async def test_listen_json_prints_one_object_per_line(server: BackgroundServer) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "reverb",
+        "listen",
+        "orders",
+        "presence-room",
+        "--json",
+        "--event",
+        "OrderShipped",
+        "--user-id",
+        "cli",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env_for(server)},
+    )
+    try:
+        await server.subscribed("orders")
+        await server.subscribed("presence-room")
+        assert server.members("presence-room") == {"cli": None}
+        server.trigger("orders", "Ignored", {"skip": True})
+        server.trigger("orders", "OrderShipped", {"id": 1})
+        assert process.stdout is not None
+        async with asyncio.timeout(10):
+            line = await process.stdout.readline()
+        assert json.loads(line) == {
+            "channel": "orders",
+            "event": "OrderShipped",
+            "data": {"id": 1},
+            "user_id": None,
+        }
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+def test_listen_refused_key_exits_1(server: BackgroundServer) -> None:
+    env = {**env_for(server), "REVERB_APP_KEY": "wrong"}
+    result = runner.invoke(app, ["listen", "orders"], env=env)
+    assert result.exit_code == 1
+    assert "4001" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_demo_runs_end_to_end() -> None:
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Demo complete" in result.output
+    assert "OrderShipped on private-orders.42" in result.output
+    assert "client-typing" in result.output
