@@ -140,3 +140,41 @@ def test_demo_runs_end_to_end() -> None:
     assert "Demo complete" in result.output
     assert "OrderShipped on private-orders.42" in result.output
     assert "client-typing" in result.output
+
+
+async def test_serve_runs_a_server_clients_can_use(tmp_path: Path) -> None:
+    from reverb import ReverbClient
+    from tests.support.soketi import free_port
+
+    port = free_port()
+    (tmp_path / ".env").write_text(
+        "REVERB_APP_ID=1\nREVERB_APP_KEY=cli-key\nREVERB_APP_SECRET=cli-secret\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "reverb",
+        "serve",
+        "--port",
+        str(port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(10):
+            banner = (await process.stdout.readline()).decode()
+        assert f"127.0.0.1:{port}" in banner
+        settings = {"app_key": "cli-key", "app_secret": "cli-secret", "host": "127.0.0.1"}
+        async with ReverbClient(port=port, scheme="http", **settings) as client:
+            assert (await client.subscribe("private-cli")).subscribed
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+def test_serve_without_apps_is_one_clear_line() -> None:
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "no app configured" in result.output
