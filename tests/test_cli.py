@@ -166,8 +166,9 @@ async def test_serve_runs_a_server_clients_can_use(tmp_path: Path) -> None:
         async with asyncio.timeout(10):
             banner = (await process.stdout.readline()).decode()
         assert f"127.0.0.1:{port}" in banner
-        settings = {"app_key": "cli-key", "app_secret": "cli-secret", "host": "127.0.0.1"}
-        async with ReverbClient(port=port, scheme="http", **settings) as client:
+        async with ReverbClient(
+            app_key="cli-key", app_secret="cli-secret", host="127.0.0.1", port=port, scheme="http"
+        ) as client:
             assert (await client.subscribe("private-cli")).subscribed
     finally:
         process.terminate()
