@@ -1,90 +1,165 @@
+"""What to do when a connection ends (close codes) and how long to wait (back-off)."""
+
 from __future__ import annotations
 
+import math
 import random
+from typing import Any
 
 import pytest
 
 from reverb.protocol.policy import Backoff, CloseAction, close_action
 
-R, B, N = CloseAction.REFUSED, CloseAction.BACKOFF, CloseAction.RETRY_NOW
+REFUSED, BACKOFF, RETRY_NOW = CloseAction.REFUSED, CloseAction.BACKOFF, CloseAction.RETRY_NOW
 
 
 @pytest.mark.parametrize(
     ("code", "action"),
     [
-        (None, B),
-        (1000, B),
-        (1001, B),
-        (1002, B),
-        (1006, B),
-        (1009, B),
-        (3999, B),
-        (4000, R),
-        (4001, R),
-        (4009, R),
-        (4099, R),
-        (4100, B),
-        (4199, B),
-        (4200, N),
-        (4201, N),
-        (4299, N),
-        (4300, R),
-        (4301, R),
-        (4999, R),
+        (None, BACKOFF),  # TCP dropped, no code at all
+        (1000, BACKOFF),
+        (1001, BACKOFF),
+        (1002, BACKOFF),
+        (1006, BACKOFF),  # Reverb's 4001 / 4201 / restart: no close frame
+        (1009, BACKOFF),  # Reverb: message too big
+        (3999, BACKOFF),
+        (4000, REFUSED),
+        (4001, REFUSED),  # unknown app key
+        (4009, REFUSED),
+        (4099, REFUSED),
+        (4100, BACKOFF),  # over capacity
+        (4199, BACKOFF),
+        (4200, RETRY_NOW),
+        (4201, RETRY_NOW),  # pong not received
+        (4299, RETRY_NOW),
+        (4300, REFUSED),
+        (4301, REFUSED),
+        (4999, REFUSED),
     ],
 )
-def test_close_action_follows_the_pusher_code_ranges(code: int | None, action: CloseAction) -> None:
+def test_close_action_follows_the_pusher_code_ranges(
+    code: int | None, action: CloseAction
+) -> None:
     assert close_action(code) is action
 
 
-def test_defaults_match_the_seed() -> None:
+def test_close_action_values_are_stable_strings() -> None:
+    assert {action.value for action in CloseAction} == {"refused", "backoff", "retry_now"}
+
+
+# -- Backoff -----------------------------------------------------------------------------------
+
+
+def test_backoff_defaults() -> None:
     backoff = Backoff()
-    assert (backoff.initial, backoff.maximum, backoff.multiplier) == (1.0, 30.0, 2.0)
+    assert backoff.initial == 1.0
+    assert backoff.maximum == 30.0
+    assert backoff.multiplier == 2.0
     assert backoff.jitter == 0.25
     assert backoff.max_attempts is None
 
 
 def test_base_delays_double_up_to_the_cap() -> None:
     backoff = Backoff()
-    assert [backoff.base_delay(n) for n in range(8)] == [1, 2, 4, 8, 16, 30, 30, 30]
+    assert [backoff.base_delay(n) for n in range(7)] == [1, 2, 4, 8, 16, 30, 30]
 
 
-def test_jitter_adds_zero_to_a_quarter() -> None:
+def test_base_delays_follow_custom_settings() -> None:
+    backoff = Backoff(initial=0.5, maximum=4, multiplier=3)
+    assert [backoff.base_delay(n) for n in range(4)] == [0.5, 1.5, 4, 4]
+
+
+@pytest.mark.parametrize("attempt", range(8))
+def test_delay_with_zero_randomness_is_the_base_delay(attempt: int) -> None:
     backoff = Backoff()
-    assert backoff.delay(3, lambda: 0.0) == 8.0
-    assert 8.0 < backoff.delay(3, lambda: 0.999) < 10.0
+    assert backoff.delay(attempt, lambda: 0.0) == backoff.base_delay(attempt)
+
+
+@pytest.mark.parametrize("attempt", range(8))
+def test_delay_with_almost_one_randomness_stays_below_a_quarter_more(attempt: int) -> None:
+    backoff = Backoff()
+    base = backoff.base_delay(attempt)
+    assert base < backoff.delay(attempt, lambda: 0.999) < base * 1.25
+
+
+def test_delay_adds_jitter_proportionally() -> None:
+    assert Backoff().delay(3, lambda: 0.5) == pytest.approx(8 * 1.125)
+
+
+def test_jitter_always_within_a_quarter_for_seeded_draws() -> None:
+    backoff = Backoff()
     rng = random.Random(1)
-    for attempt in range(1000):
-        base = backoff.base_delay(attempt % 10)
-        assert base <= backoff.delay(attempt % 10, rng.random) <= base * 1.25
+    delays = []
+    for draw in range(1000):
+        attempt = draw % 10
+        base = backoff.base_delay(attempt)
+        delay = backoff.delay(attempt, rng.random)
+        assert base <= delay <= base * 1.25
+        delays.append(delay / base)
+    # The draws are really used: the ratios spread over most of [1, 1.25].
+    assert min(delays) < 1.01
+    assert max(delays) > 1.24
 
 
-def test_huge_attempt_numbers_do_not_overflow() -> None:
-    assert Backoff().base_delay(10**6) == 30.0
+def test_zero_jitter_gives_exact_delays() -> None:
+    backoff = Backoff(jitter=0)
+    assert backoff.delay(2, lambda: 0.999) == 4.0
 
 
-def test_exhausted_counts_attempts() -> None:
-    assert not Backoff().exhausted(10**6)
+@pytest.mark.parametrize("multiplier", [1.0, 2.0, 10.0, 1e6])
+@pytest.mark.parametrize("attempt", [64, 65, 1000, 10**6, 10**18])
+def test_huge_attempt_numbers_do_not_overflow(multiplier: float, attempt: int) -> None:
+    backoff = Backoff(multiplier=multiplier)
+    expected = 1.0 if multiplier == 1.0 else 30.0
+    assert backoff.base_delay(attempt) == expected
+    delay = backoff.delay(attempt, lambda: 0.999)
+    assert math.isfinite(delay)
+    assert expected <= delay < expected * 1.25
+
+
+def test_multiplier_one_keeps_a_constant_delay() -> None:
+    backoff = Backoff(initial=3, multiplier=1)
+    assert {backoff.base_delay(n) for n in range(20)} == {3}
+
+
+def test_never_exhausted_without_max_attempts() -> None:
+    backoff = Backoff()
+    assert not backoff.exhausted(0)
+    assert not backoff.exhausted(10**6)
+
+
+def test_exhausted_after_max_attempts() -> None:
     limited = Backoff(max_attempts=2)
     assert [limited.exhausted(n) for n in range(4)] == [False, False, True, True]
 
 
+def test_zero_max_attempts_is_exhausted_at_once() -> None:
+    assert Backoff(max_attempts=0).exhausted(0)
+
+
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"initial": -1},
-        {"maximum": -1},
-        {"multiplier": 0.5},
-        {"jitter": 1.5},
-        {"jitter": -0.1},
-        {"max_attempts": -1},
+        ({"initial": -1}, "negative"),
+        ({"maximum": -1}, "negative"),
+        ({"multiplier": 0.5}, "multiplier"),
+        ({"multiplier": 0}, "multiplier"),
+        ({"jitter": 1.5}, "jitter"),
+        ({"jitter": -0.1}, "jitter"),
+        ({"max_attempts": -1}, "max_attempts"),
     ],
 )
-def test_invalid_backoff_settings_raise(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
-        Backoff(**kwargs)  # type: ignore[arg-type]
+def test_invalid_backoff_settings_raise(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Backoff(**kwargs)
 
 
 def test_negative_attempt_raises() -> None:
     with pytest.raises(ValueError, match="attempt"):
         Backoff().base_delay(-1)
+
+
+def test_backoff_is_immutable() -> None:
+    backoff = Backoff()
+    with pytest.raises(AttributeError):
+        backoff.initial = 5  # type: ignore[misc]
