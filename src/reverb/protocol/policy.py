@@ -89,9 +89,11 @@ class Backoff:
         """The delay before attempt ``attempt``, without jitter."""
         if attempt < 0:
             raise ValueError("attempt must not be negative")
-        # Cap the exponent so huge attempt counts cannot overflow a float.
-        exponent = min(attempt, 64)
-        return min(self.initial * self.multiplier**exponent, self.maximum)
+        try:
+            grown = self.initial * self.multiplier**attempt
+        except OverflowError:  # past any cap long before
+            return self.maximum
+        return min(grown, self.maximum)
 
     def delay(self, attempt: int, random_fraction: Callable[[], float] = random.random) -> float:
         """The delay before attempt ``attempt``, with jitter drawn from ``random_fraction``.
