@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .auth import Authorization
-from .dispatch import Bindable, HandlerRegistry, call_handler
+from .dispatch import Bindable, HandlerRegistry, run_handlers
 from .exceptions import ReverbError
 from .messages import Event
 from .protocol.names import ChannelKind
@@ -119,9 +119,9 @@ class Channel(Bindable, ABC):
         """
         if data is not event.data:
             event = replace(event, data=data)
-        for handler in self._handlers.handlers_for(event.name):
-            if not await call_handler(handler, event):
-                self.client.stats.handler_errors += 1
+        handlers = self._handlers.handlers_for(event.name)
+        if handlers:
+            self.client.stats.handler_errors += await run_handlers(handlers, event)
 
     # -- bookkeeping, driven by the client ------------------------------------------------------
 

@@ -29,7 +29,7 @@ from .auth import Authenticator, Authorization, ChannelAuthenticator, authorize
 from .channels import Channel, PresenceChannel, PrivateChannel, PublicChannel, SubscriptionState
 from .config import ReverbConfig
 from .connection import Connection
-from .dispatch import Bindable, HandlerRegistry, call_handler
+from .dispatch import Bindable, HandlerRegistry, Inbox, run_handlers
 from .exceptions import (
     AuthenticationError,
     ClientEventError,
@@ -60,6 +60,9 @@ logger = logging.getLogger("reverb.client")
 
 DisconnectCallback = Callable[[ConnectionError | None], Awaitable[None] | None]
 StateChangeHandler = Callable[[ConnectionState, ConnectionState], Awaitable[None] | None]
+
+_Work = Event | Callable[[], Awaitable[None]] | None
+"""What the dispatcher runs: an event, a callback, or None to stop."""
 
 _FIRST_BACKLOG_WARNING = 10_000
 """Queued events at which the first "handlers are behind" warning is logged (then doubling)."""
@@ -135,7 +138,7 @@ class ReverbClient(Bindable):
         self._channels: dict[str, Channel] = {}
         self._handlers = HandlerRegistry()
         self._state_handlers: list[StateChangeHandler] = []
-        self._queue: asyncio.Queue[Event | Callable[[], Awaitable[None]] | None] | None = None
+        self._inbox: Inbox[_Work] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._backlog_warning = _FIRST_BACKLOG_WARNING
@@ -587,71 +590,71 @@ class ReverbClient(Bindable):
     # -- the dispatch path ----------------------------------------------------------------------
 
     def _enqueue(self, event: Event) -> None:
-        queue = self._queue
-        if queue is not None:
-            queue.put_nowait(event)
-            if queue.qsize() >= self._backlog_warning:
+        inbox = self._inbox
+        if inbox is not None:
+            inbox.put(event)
+            if len(inbox) >= self._backlog_warning:
                 logger.warning(
                     "handlers are %d events behind; a handler is slower than the event rate",
-                    queue.qsize(),
+                    len(inbox),
                 )
                 self._backlog_warning *= 2
 
     def _enqueue_call(self, call: Callable[[], Awaitable[None]]) -> None:
-        queue = self._queue
-        if queue is not None:
-            queue.put_nowait(call)
+        inbox = self._inbox
+        if inbox is not None:
+            inbox.put(call)
 
     def _start_dispatcher(self) -> None:
         if self._dispatcher is not None and not self._dispatcher.done():
             return
-        self._queue = asyncio.Queue()
+        self._inbox = Inbox()
         self._dispatcher = asyncio.get_running_loop().create_task(
-            self._dispatch_forever(self._queue), name="reverb-dispatcher"
+            self._dispatch_forever(self._inbox), name="reverb-dispatcher"
         )
 
     async def _stop_dispatcher(self) -> None:
-        dispatcher, queue = self._dispatcher, self._queue
-        if dispatcher is None or queue is None:
+        dispatcher, inbox = self._dispatcher, self._inbox
+        if dispatcher is None or inbox is None:
             return
-        self._queue = None
+        self._inbox = None
         self._dispatcher = None
-        queue.put_nowait(None)
+        inbox.put(None)
         if dispatcher is asyncio.current_task():
             return  # disconnect() from a handler: the dispatcher ends after that handler
         with contextlib.suppress(asyncio.CancelledError):
             await dispatcher
 
-    async def _dispatch_forever(
-        self, queue: asyncio.Queue[Event | Callable[[], Awaitable[None]] | None]
-    ) -> None:
+    async def _dispatch_forever(self, inbox: Inbox[_Work]) -> None:
         channels = self._channels
         handlers = self._handlers
         stats = self.stats
         while True:
-            item = await queue.get()
-            if item is None:
-                return
-            if type(item) is not Event:
-                try:
-                    await item()  # type: ignore[operator]
-                except Exception:
-                    stats.handler_errors += 1
-                    logger.exception("callback raised")
-                continue
-            event: Event = item
-            name = event.channel
-            channel = channels.get(name) if name is not None else None
-            if channel is not None:
-                try:
-                    await channel._handle_event(event, event.data)
-                except Exception:
-                    stats.handler_errors += 1
-                    logger.exception("%r failed to handle %r", channel, event.name)
-            for handler in handlers.handlers_for(event.name):
-                if not await call_handler(handler, event):
-                    stats.handler_errors += 1
-            stats.events_dispatched += 1
+            await inbox.wait()
+            while inbox:
+                item = inbox.pop()
+                if item is None:
+                    return
+                if item.__class__ is not Event:
+                    try:
+                        await item()  # type: ignore[operator]
+                    except Exception:
+                        stats.handler_errors += 1
+                        logger.exception("callback raised")
+                    continue
+                event: Event = item
+                name = event.channel
+                channel = channels.get(name) if name is not None else None
+                if channel is not None:
+                    try:
+                        await channel._handle_event(event, event.data)
+                    except Exception:
+                        stats.handler_errors += 1
+                        logger.exception("%r failed to handle %r", channel, event.name)
+                client_handlers = handlers.handlers_for(event.name)
+                if client_handlers:
+                    stats.handler_errors += await run_handlers(client_handlers, event)
+                stats.events_dispatched += 1
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)

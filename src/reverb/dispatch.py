@@ -7,20 +7,31 @@ removes exactly that registration, directly or as a context manager.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TypeAlias, TypeVar
+from typing import Generic, TypeAlias, TypeVar
 
 from .messages import Event
 
-__all__ = ["Bindable", "Binding", "Handler", "HandlerRegistry", "call_handler"]
+__all__ = [
+    "Bindable",
+    "Binding",
+    "Handler",
+    "HandlerRegistry",
+    "Inbox",
+    "call_handler",
+    "run_handlers",
+]
 
 Handler: TypeAlias = Callable[[Event], Awaitable[None] | None]
 """An event handler: a function or coroutine function taking one :class:`Event`."""
 
 H = TypeVar("H", bound=Handler)
+T = TypeVar("T")
 _GLOBAL = object()
 logger = logging.getLogger("reverb.dispatch")
 
@@ -171,22 +182,65 @@ class Bindable:
         self._handlers.unbind_global(handler)
 
 
+async def run_handlers(handlers: tuple[Handler, ...], event: Event) -> int:
+    """Run handlers in order, sync or async; log and swallow what each raises.
+
+    Returns:
+        How many of them raised.
+    """
+    failures = 0
+    for handler in handlers:
+        try:
+            result = handler(event)
+            if result is not None and inspect.isawaitable(result):
+                await result
+        except Exception:
+            failures += 1
+            logger.exception(
+                "handler %s raised on %r (channel %r); other handlers still run",
+                getattr(handler, "__qualname__", handler),
+                event.name,
+                event.channel,
+            )
+    return failures
+
+
 async def call_handler(handler: Handler, event: Event) -> bool:
     """Run one handler, sync or async; log and swallow what it raises.
 
     Returns:
         ``True`` if it completed, ``False`` if it raised.
     """
-    try:
-        result = handler(event)
-        if inspect.isawaitable(result):
-            await result
-    except Exception:
-        logger.exception(
-            "handler %s raised on %r (channel %r); other handlers still run",
-            getattr(handler, "__qualname__", handler),
-            event.name,
-            event.channel,
-        )
-        return False
-    return True
+    return await run_handlers((handler,), event) == 0
+
+
+class Inbox(Generic[T]):
+    """A first-in first-out queue for one consumer task, cheaper than :class:`asyncio.Queue`.
+
+    The consumer drains whatever is there with :meth:`pop_all`, then :meth:`wait` s for more;
+    the producer's :meth:`put` never blocks.
+    """
+
+    __slots__ = ("_items", "_ready")
+
+    def __init__(self) -> None:
+        self._items: deque[T] = deque()
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: T) -> None:
+        """Append an item and wake the consumer."""
+        self._items.append(item)
+        self._ready.set()
+
+    def pop(self) -> T:
+        """Take the oldest item (the caller checked ``len()``)."""
+        return self._items.popleft()
+
+    async def wait(self) -> None:
+        """Wait until there is at least one item."""
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()

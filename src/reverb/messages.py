@@ -18,10 +18,22 @@ from typing import Any
 
 from .exceptions import ProtocolError
 
-__all__ = ["Event", "Message", "decode_data", "encode_json"]
+__all__ = ["Event", "Message", "decode_data", "decode_frame", "encode_json"]
 
-_decode = json.JSONDecoder().decode
+_decoder = json.JSONDecoder()
+_strict_decode = _decoder.decode
+_raw_decode = _decoder.raw_decode
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _decode(text: str) -> Any:
+    # raw_decode skips decode()'s two whitespace regex scans; anything unusual (surrounding
+    # whitespace, trailing garbage, invalid JSON) goes through the strict path and its errors.
+    try:
+        value, end = _raw_decode(text)
+    except ValueError:
+        return _strict_decode(text)
+    return value if end == len(text) else _strict_decode(text)
 
 
 def encode_json(value: Any) -> str:
@@ -34,9 +46,40 @@ def decode_data(data: Any) -> Any:
     if isinstance(data, str):
         try:
             return _decode(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return data
     return data
+
+
+def decode_frame(text: str | bytes) -> tuple[str, Any, str | None, str | None]:
+    """Parse one received frame into ``(event, data, channel, user_id)``.
+
+    The fields of both :class:`Message` and :class:`Event`, without building either.
+
+    Raises:
+        ProtocolError: not a JSON object with a string ``event`` and an optional string
+            ``channel``.
+    """
+    try:
+        raw = _decode(text if isinstance(text, str) else text.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ProtocolError(f"frame is not valid JSON ({exc.__class__.__name__})") from exc
+    if raw.__class__ is not dict:
+        raise ProtocolError(f"frame is a JSON {type(raw).__name__}, not an object")
+    event = raw.get("event")
+    if event.__class__ is not str:
+        raise ProtocolError("frame has no string 'event'")
+    channel = raw.get("channel")
+    if channel is not None and channel.__class__ is not str:
+        raise ProtocolError(f"frame {event!r} has a non-string 'channel'")
+    data = raw.get("data")
+    if data.__class__ is str:
+        try:  # noqa: SIM105 - cheaper than contextlib.suppress on the hot path
+            data = _decode(data)
+        except (ValueError, RecursionError):
+            pass
+    user_id = raw.get("user_id")
+    return event, data, channel, None if user_id is None else str(user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,25 +106,7 @@ class Message:
             ProtocolError: the frame is not a JSON object with a string ``event``, or its
                 ``channel`` is not a string.
         """
-        try:
-            raw = _decode(text if isinstance(text, str) else text.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProtocolError(f"frame is not valid JSON ({exc.__class__.__name__})") from exc
-        if not isinstance(raw, dict):
-            raise ProtocolError(f"frame is a JSON {type(raw).__name__}, not an object")
-        event = raw.get("event")
-        if not isinstance(event, str):
-            raise ProtocolError("frame has no string 'event'")
-        channel = raw.get("channel")
-        if channel is not None and not isinstance(channel, str):
-            raise ProtocolError(f"frame {event!r} has a non-string 'channel'")
-        user_id = raw.get("user_id")
-        return cls(
-            event=event,
-            data=decode_data(raw.get("data")),
-            channel=channel,
-            user_id=None if user_id is None else str(user_id),
-        )
+        return cls(*decode_frame(text))
 
     def encode(self) -> str:
         """Serialize this frame for sending; ``data`` goes out as an object, not a string."""

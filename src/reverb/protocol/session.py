@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any
 
 from ..exceptions import ClientEventError, ConnectionError, ProtocolError
-from ..messages import Event, Message, encode_json
+from ..messages import Event, Message, decode_frame, encode_json
 
 __all__ = [
     "Dropped",
@@ -173,12 +173,15 @@ class PusherSession:
         for bad input: malformed frames come back as :class:`Dropped`.
         """
         try:
-            message = Message.decode(text)
+            fields = decode_frame(text)
         except ProtocolError as exc:
             return Dropped(str(exc))
-        name = message.event
-        if not name.startswith("pusher"):
-            return self._channel_event(message)
+        name, data, channel, user_id = fields
+        if not name.startswith("pusher"):  # the hot path: broadcasts and client events
+            if channel is not None and self.phase is SessionPhase.OPEN:
+                return Event(name, channel, data, user_id)
+            return self._channel_event(Message(*fields))
+        message = Message(*fields)
         if name == "pusher:ping":
             return PingReceived()
         if name == "pusher:pong":
