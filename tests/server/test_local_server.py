@@ -180,3 +180,30 @@ async def test_terminate_connections_drops_a_users_sockets(server: BackgroundSer
     assert await victim.closed() is None
     removed = await watcher.recv_event("pusher_internal:member_removed")
     assert json.loads(removed["data"]) == {"user_id": "bad-user"}
+
+
+async def test_several_apps_are_isolated() -> None:
+    from reverb.server import AppConfig, ReverbServer, ServerConfig
+
+    apps = [
+        AppConfig(id="1", key="key-one", secret="s1"),
+        AppConfig(id="2", key="key-two", secret="s2"),
+    ]
+    async with ReverbServer(ServerConfig(apps=apps, port=0)) as server:
+        one = await RawSocket.open(server.host, server.port, "key-one")
+        two = await RawSocket.open(server.host, server.port, "key-two")
+        for socket in (one, two):
+            await socket.subscribe("shared-name")
+            await socket.recv_event("pusher_internal:subscription_succeeded")
+        config = ReverbConfig(
+            app_id="2",
+            app_key="key-two",
+            app_secret="s2",
+            host=server.host,
+            port=server.port,
+            scheme="http",
+        )
+        async with ApiClient(config) as api:
+            await api.trigger("shared-name", "OnlyForTwo", {})
+        await two.recv_event("OnlyForTwo")
+        await one.nothing_pending()
