@@ -59,8 +59,13 @@ async def python_round(server: BackgroundServer, count: int) -> float:
 
 async def pusher_js_round(server: BackgroundServer, count: int) -> float:
     process = await asyncio.create_subprocess_exec(
-        "node", str(HERE / "pusher_js_receiver.js"),
-        server.host, str(server.port), server.app_key, "bench-js", str(count),
+        "node",
+        str(HERE / "pusher_js_receiver.js"),
+        server.host,
+        str(server.port),
+        server.app_key,
+        "bench-js",
+        str(count),
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None

@@ -1,60 +1,184 @@
+"""Frames to messages and back; the data decoding rule of pusher-js."""
+
 from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import pytest
 
 from reverb import Event, Message, ProtocolError
 from reverb.messages import decode_data, encode_json
 
-
-def test_decode_double_encoded_data() -> None:
-    message = Message.decode('{"event":"E","data":"{\\"a\\":[1,2]}","channel":"c"}')
-    assert message == Message("E", {"a": [1, 2]}, "c")
-
-
-def test_decode_object_data_absent_data_and_raw_string() -> None:
-    assert Message.decode('{"event":"E","data":{"a":1}}').data == {"a": 1}
-    assert Message.decode('{"event":"pusher:pong"}').data is None
-    assert Message.decode('{"event":"E","data":"hello"}').data == "hello"
-    assert Message.decode(b'{"event":"E","data":"5"}').data == 5
-
-
-def test_user_id_becomes_a_string() -> None:
-    assert Message.decode('{"event":"client-x","user_id":5}').user_id == "5"
+# -- decode_data ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "text", ["nope", "[1]", "1", '{"data":1}', '{"event":null}', '{"event":"E","channel":[]}']
+    ("data", "decoded"),
+    [
+        ('{"a":[1,2]}', {"a": [1, 2]}),  # server events and broadcasts: a JSON string
+        ("[1,2]", [1, 2]),
+        ("5", 5),
+        ('"quoted"', "quoted"),
+        ("null", None),
+        ("{}", {}),
+        ("just text", "just text"),  # not JSON: kept raw, like pusher-js
+        ("{broken", "{broken"),
+        ("", ""),
+        ({"a": 1}, {"a": 1}),  # client events: an object
+        ([1], [1]),
+        (7, 7),
+        (None, None),
+    ],
 )
-def test_malformed_frames_raise_protocol_error_without_echoing_the_frame(text: str) -> None:
+def test_decode_data(data: Any, decoded: Any) -> None:
+    assert decode_data(data) == decoded
+
+
+def test_decode_data_keeps_a_too_deeply_nested_string_raw() -> None:
+    nested = "[" * 100_000
+    assert decode_data(nested) == nested
+
+
+def test_decode_data_decodes_only_once() -> None:
+    assert decode_data(json.dumps(json.dumps({"a": 1}))) == '{"a": 1}'
+
+
+# -- Message.decode -------------------------------------------------------------------------------
+
+
+def test_decode_double_encoded_data() -> None:
+    message = Message.decode(r'{"event":"E","data":"{\"a\":[1,2]}","channel":"c"}')
+    assert message == Message("E", {"a": [1, 2]}, "c")
+
+
+def test_decode_object_data() -> None:
+    message = Message.decode('{"event":"client-x","channel":"c","data":{"a":1}}')
+    assert message == Message("client-x", {"a": 1}, "c")
+
+
+def test_decode_absent_data() -> None:
+    assert Message.decode('{"event":"pusher:pong"}') == Message("pusher:pong", None, None, None)
+
+
+def test_decode_raw_string_data() -> None:
+    assert Message.decode('{"event":"E","data":"hello"}').data == "hello"
+
+
+def test_decode_bytes() -> None:
+    assert Message.decode(b'{"event":"E","data":"5"}') == Message("E", 5)
+
+
+def test_decode_utf8_bytes() -> None:
+    assert Message.decode('{"event":"E","data":"Zoë"}'.encode()).data == "Zoë"
+
+
+@pytest.mark.parametrize(("raw", "user_id"), [("5", "5"), ('"u2"', "u2"), ("null", None)])
+def test_user_id_becomes_a_string(raw: str, user_id: str | None) -> None:
+    message = Message.decode(f'{{"event":"client-x","channel":"c","user_id":{raw}}}')
+    assert message.user_id == user_id
+
+
+def test_unknown_top_level_keys_are_ignored() -> None:
+    message = Message.decode('{"event":"E","channel":"c","data":"{}","extra":1}')
+    assert message == Message("E", {}, "c")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nope",
+        "",
+        "[1]",
+        "1",
+        "null",
+        '{"data":1}',
+        '{"event":null}',
+        '{"event":5}',
+        '{"event":"E","channel":[]}',
+        '{"event":"E","channel":5}',
+    ],
+)
+def test_malformed_frames_raise_protocol_error(text: str) -> None:
+    with pytest.raises(ProtocolError):
+        Message.decode(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"token":"secret-token-abc", "broken',
+        '["secret-token-abc"]',
+        '{"data":"secret-token-abc"}',
+        '{"event":"E","channel":{"secret-token-abc":1}}',
+    ],
+)
+def test_protocol_error_does_not_echo_the_frame(text: str) -> None:
     with pytest.raises(ProtocolError) as caught:
         Message.decode(text)
-    assert text not in str(caught.value)
+    assert "secret-token-abc" not in str(caught.value)
 
 
-def test_encode_sends_data_as_an_object_and_omits_empty_fields() -> None:
-    assert json.loads(Message("pusher:subscribe", {"channel": "c"}).encode()) == {
-        "event": "pusher:subscribe",
-        "data": {"channel": "c"},
-    }
+def test_invalid_utf8_raises_protocol_error() -> None:
+    with pytest.raises(ProtocolError, match="not valid JSON"):
+        Message.decode(b"\xff\xfe")
+
+
+def test_deeply_nested_frame_raises_protocol_error() -> None:
+    with pytest.raises(ProtocolError):
+        Message.decode("[" * 100_000)
+
+
+# -- Message.encode -------------------------------------------------------------------------------
+
+
+def test_encode_sends_data_as_an_object() -> None:
+    text = Message("pusher:subscribe", {"channel": "c"}).encode()
+    assert json.loads(text) == {"event": "pusher:subscribe", "data": {"channel": "c"}}
+
+
+def test_encode_omits_absent_data_and_channel() -> None:
+    assert json.loads(Message("pusher:ping").encode()) == {"event": "pusher:ping"}
     assert json.loads(Message("E", channel="c").encode()) == {"event": "E", "channel": "c"}
+
+
+def test_encode_is_compact_and_keeps_non_ascii() -> None:
+    assert Message("E", {"a": "é"}, "c").encode() == '{"event":"E","data":{"a":"é"},"channel":"c"}'
+
+
+def test_encode_decode_round_trip() -> None:
+    message = Message("client-x", {"a": [1, {"b": None}]}, "private-a")
+    assert Message.decode(message.encode()) == message
 
 
 def test_data_field() -> None:
     assert Message("E", {"k": 1}).data_field("k") == 1
+    assert Message("E", {"k": 1}).data_field("other") is None
     assert Message("E", "text").data_field("k") is None
+    assert Message("E").data_field("k") is None
 
 
-def test_decode_data_and_encode_json() -> None:
-    assert decode_data('{"x":1}') == {"x": 1}
-    assert decode_data("{broken") == "{broken"
-    assert decode_data({"x": 1}) == {"x": 1}
+def test_encode_json_is_compact() -> None:
     assert encode_json({"a": "é", "b": [1, 2]}) == '{"a":"é","b":[1,2]}'
+
+
+# -- Event ----------------------------------------------------------------------------------------
+
+
+def test_event_defaults() -> None:
+    event = Event("E", None)
+    assert (event.name, event.channel, event.data, event.user_id) == ("E", None, None, None)
 
 
 def test_event_is_frozen() -> None:
     event = Event("E", "c", 1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.name = "F"  # type: ignore[misc]
+    assert event.name == "E"
+
+
+def test_message_is_frozen() -> None:
+    message = Message("E")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        message.data = 1  # type: ignore[misc]

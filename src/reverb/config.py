@@ -15,6 +15,7 @@ defaults. Pass ``_env_file="path/to/.env"`` to read another file, or ``None`` to
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -106,8 +107,15 @@ class ReverbConfig(BaseSettings):
     @classmethod
     def _host_is_bare(cls, host: str) -> str:
         host = host.strip()
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
         if not host or "/" in host or " " in host:
             raise ValueError("host must be a bare host name such as 'localhost', without scheme")
+        if ":" in host:
+            try:
+                ipaddress.IPv6Address(host)
+            except ValueError:
+                raise ValueError("host must not include a port; set port separately") from None
         return host
 
     @field_validator("scheme", mode="before")

@@ -37,9 +37,7 @@ REFUSED, BACKOFF, RETRY_NOW = CloseAction.REFUSED, CloseAction.BACKOFF, CloseAct
         (4999, REFUSED),
     ],
 )
-def test_close_action_follows_the_pusher_code_ranges(
-    code: int | None, action: CloseAction
-) -> None:
+def test_close_action_follows_the_pusher_code_ranges(code: int | None, action: CloseAction) -> None:
     assert close_action(code) is action
 
 
@@ -47,7 +45,7 @@ def test_close_action_values_are_stable_strings() -> None:
     assert {action.value for action in CloseAction} == {"refused", "backoff", "retry_now"}
 
 
-# -- Backoff -----------------------------------------------------------------------------------
+# -- Backoff --------------------------------------------------------------------------------------
 
 
 def test_backoff_defaults() -> None:
@@ -115,6 +113,14 @@ def test_huge_attempt_numbers_do_not_overflow(multiplier: float, attempt: int) -
     delay = backoff.delay(attempt, lambda: 0.999)
     assert math.isfinite(delay)
     assert expected <= delay < expected * 1.25
+
+
+@pytest.mark.parametrize("attempt", [0, 10, 1023, 1024, 2000, 10**6])
+def test_zero_initial_delay_stays_zero_for_every_attempt(attempt: int) -> None:
+    # min(0 * 2**n, 30) is 0 however large n gets: reconnect_delay=0 means "at once".
+    backoff = Backoff(initial=0)
+    assert backoff.base_delay(attempt) == 0
+    assert backoff.delay(attempt, lambda: 0.999) == 0
 
 
 def test_multiplier_one_keeps_a_constant_delay() -> None:

@@ -27,7 +27,7 @@ def hmac_hex(secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-# -- channel authorization --------------------------------------------------------------------
+# -- channel authorization ------------------------------------------------------------------------
 
 
 def test_sign_is_hex_hmac_sha256() -> None:
@@ -75,7 +75,7 @@ def test_channel_data_is_signed_byte_for_byte() -> None:
     )
 
 
-# -- socket ids --------------------------------------------------------------------------------
+# -- socket ids -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_socket_id_error_does_not_contain_the_secret() -> None:
     assert "s3cr3t-value-xyz" not in str(caught.value)
 
 
-# -- HTTP API ----------------------------------------------------------------------------------
+# -- HTTP API -------------------------------------------------------------------------------------
 
 BODY = b'{"name":"OrderShipped","channel":"orders","data":"{\\"id\\":1}"}'
 

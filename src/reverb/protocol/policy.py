@@ -89,9 +89,11 @@ class Backoff:
         """The delay before attempt ``attempt``, without jitter."""
         if attempt < 0:
             raise ValueError("attempt must not be negative")
+        if self.initial == 0 or self.multiplier == 1:
+            return min(self.initial, self.maximum)
         try:
-            grown = self.initial * self.multiplier**attempt
-        except OverflowError:  # past any cap long before
+            grown = self.initial * float(self.multiplier) ** attempt
+        except OverflowError:  # a positive delay grown past any float is past the cap
             return self.maximum
         return min(grown, self.maximum)
 

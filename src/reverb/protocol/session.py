@@ -243,6 +243,8 @@ class PusherSession:
         channel = message.channel
         if channel is None:
             return Dropped("subscription_succeeded names no channel")
+        if channel not in self._pending and channel not in self._subscribed:
+            return Dropped(f"subscription_succeeded for {channel!r}, which is not subscribing")
         self._pending.pop(channel, None)
         self._subscribed.add(channel)
         return SubscriptionSucceeded(channel, message.data)

@@ -18,7 +18,7 @@ __all__ = [
     "validate_socket_id",
 ]
 
-_SOCKET_ID = re.compile(r"\d+\.\d+")
+_SOCKET_ID = re.compile(r"[0-9]+\.[0-9]+")
 
 
 def sign(secret: str, message: str) -> str:
