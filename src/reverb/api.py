@@ -146,7 +146,7 @@ class ApiClient:
         try:
             response = await self._http.request(
                 method,
-                f"{self._config.path}{full_path}",
+                full_path,
                 params=query,
                 content=raw or None,
                 headers={"Content-Type": "application/json"} if raw else None,
