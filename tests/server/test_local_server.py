@@ -207,3 +207,32 @@ async def test_several_apps_are_isolated() -> None:
             await api.trigger("shared-name", "OnlyForTwo", {})
         await two.recv_event("OnlyForTwo")
         await one.nothing_pending()
+
+
+async def test_path_prefix_for_websockets_and_the_http_api() -> None:
+    import asyncio
+
+    from reverb import Event, ReverbClient
+    from reverb.server import AppConfig, ReverbServer, ServerConfig
+
+    app = AppConfig(id="1", key="k", secret="s")
+    async with ReverbServer(ServerConfig(apps=[app], port=0, path="/ws/")) as server:
+        config = ReverbConfig(
+            app_id="1",
+            app_key="k",
+            app_secret="s",
+            host=server.host,
+            port=server.port,
+            scheme="http",
+            path="/ws",
+        )
+        received: asyncio.Queue[Event] = asyncio.Queue()
+        async with ReverbClient(config) as client, ApiClient(config) as api:
+            orders = await client.subscribe("orders")
+            orders.bind("Prefixed", received.put_nowait)
+            await api.trigger("orders", "Prefixed", {"ok": True})
+            async with asyncio.timeout(5):
+                assert (await received.get()).data == {"ok": True}
+        async with httpx.AsyncClient() as http:
+            unprefixed = await http.get(f"http://{server.host}:{server.port}/up")
+        assert unprefixed.status_code == 404
