@@ -236,3 +236,29 @@ async def test_path_prefix_for_websockets_and_the_http_api() -> None:
         async with httpx.AsyncClient() as http:
             unprefixed = await http.get(f"http://{server.host}:{server.port}/up")
         assert unprefixed.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /up HTTP/1.1\r\nHost: x\r\n\r\n", b"200"),
+        (b"POST /apps/1/events HTTP/1.1\r\nContent-Length: nope\r\n\r\n", b"400"),
+        (b"POST /apps/1/events HTTP/1.1\r\nContent-Length: -5\r\n\r\n", b"400"),
+        (b"POST /apps/1/events HTTP/1.1\r\nContent-Length: 20000\r\n\r\n", b"413"),
+        (b"NONSENSE\r\n\r\n", b"400"),
+        (b"GET /app/k HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", b"426"),
+        (b"GET /elsewhere HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", b"404"),
+    ],
+)
+async def test_bad_http_requests_get_clear_statuses(
+    server: BackgroundServer, request_bytes: bytes, status: bytes
+) -> None:
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(request_bytes)
+    await writer.drain()
+    async with asyncio.timeout(5):
+        status_line = await reader.readline()
+    writer.close()
+    assert status_line.split()[1] == status

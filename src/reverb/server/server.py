@@ -257,7 +257,11 @@ class ReverbServer:
                 return
             await self._serve_websocket(head, parts[1], headers, reader, writer)
             return
-        length = int(headers.get("content-length", "0") or "0")
+        raw_length = headers.get("content-length", "0") or "0"
+        if not raw_length.isdigit():
+            await self._respond(writer, ApiResponse.text(400, "Bad request."))
+            return
+        length = int(raw_length)
         if len(head) + length > self.config.max_request_size:
             await self._respond(writer, ApiResponse.text(413, "Payload too large."))
             return
