@@ -253,7 +253,7 @@ class PresenceChannel(PrivateChannel):
 def _user_id_of(channel_data: str) -> str | None:
     try:
         user_id = json.loads(channel_data).get("user_id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         logger.warning("presence channel_data is not a JSON object; 'me' stays unknown")
         return None
     return None if user_id is None else str(user_id)

@@ -149,7 +149,7 @@ class ChannelManager:
         if channel_data is not None:
             try:
                 decoded = json.loads(channel_data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 decoded = None
             member = decoded if isinstance(decoded, dict) else None
         channel = self.channels.get(name)

@@ -22,7 +22,7 @@ def handle_message(manager: ChannelManager, peer: Peer, text: str | bytes) -> No
     frames = manager.frames
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         message = None
     if not isinstance(message, dict) or not isinstance(message.get("event"), str):
         peer.send(frames.error(*_INVALID))
@@ -44,7 +44,7 @@ def _decoded_data(message: dict[str, Any]) -> Any:
     if isinstance(data, str):
         try:
             return json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return data
     return data
 

@@ -138,7 +138,7 @@ def _route(method: str, route: list[str]) -> Handler | None:
 def _body(request: ApiRequest) -> dict[str, Any]:
     try:
         payload = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _Invalid({"body": ["The body must be valid JSON."]}) from None
     if not isinstance(payload, dict):
         raise _Invalid({"body": ["The body must be a JSON object."]})
