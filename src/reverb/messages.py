@@ -72,14 +72,8 @@ def decode_frame(text: str | bytes) -> tuple[str, Any, str | None, str | None]:
     channel = raw.get("channel")
     if channel is not None and channel.__class__ is not str:
         raise ProtocolError(f"frame {event!r} has a non-string 'channel'")
-    data = raw.get("data")
-    if data.__class__ is str:
-        try:  # noqa: SIM105 - cheaper than contextlib.suppress on the hot path
-            data = _decode(data)
-        except (ValueError, RecursionError):
-            pass
     user_id = raw.get("user_id")
-    return event, data, channel, None if user_id is None else str(user_id)
+    return event, decode_data(raw.get("data")), channel, None if user_id is None else str(user_id)
 
 
 @dataclass(frozen=True, slots=True)
