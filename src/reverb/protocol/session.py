@@ -176,11 +176,9 @@ class PusherSession:
             fields = decode_frame(text)
         except ProtocolError as exc:
             return Dropped(str(exc))
-        name, data, channel, user_id = fields
+        name = fields[0]
         if not name.startswith("pusher"):  # the hot path: broadcasts and client events
-            if channel is not None and self.phase is SessionPhase.OPEN:
-                return Event(name, channel, data, user_id)
-            return self._channel_event(Message(*fields))
+            return self._channel_event(*fields)
         message = Message(*fields)
         if name == "pusher:ping":
             return PingReceived()
@@ -200,14 +198,16 @@ class PusherSession:
             return self._member_added(message)
         if name == "pusher_internal:member_removed":
             return self._member_removed(message)
-        return self._channel_event(message)
+        return self._channel_event(*fields)
 
-    def _channel_event(self, message: Message) -> Event | Dropped:
+    def _channel_event(
+        self, name: str, data: Any, channel: str | None, user_id: str | None
+    ) -> Event | Dropped:
         if self.phase is not SessionPhase.OPEN:
-            return Dropped(f"{message.event!r} before the connection was established")
-        if message.channel is None:
-            return Dropped(f"{message.event!r} names no channel")
-        return Event(message.event, message.channel, message.data, message.user_id)
+            return Dropped(f"{name!r} before the connection was established")
+        if channel is None:
+            return Dropped(f"{name!r} names no channel")
+        return Event(name, channel, data, user_id)
 
     def _established(self, message: Message) -> Established | HandshakeFailed | Dropped:
         if self.phase is not SessionPhase.HANDSHAKE:
