@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Sequence
 from types import TracebackType
@@ -25,10 +24,9 @@ import httpx
 from .config import ReverbConfig
 from .exceptions import ConfigurationError, ReverbError
 from .protocol.signing import signed_api_query
+from .redaction import HiddenSignaturesFilter
 
 __all__ = ["ApiClient", "ApiError"]
-
-_SIGNATURE = re.compile(r"(auth_signature=)[0-9a-fA-F]+")
 
 
 class ApiError(ReverbError):
@@ -45,20 +43,7 @@ class ApiError(ReverbError):
         self.body = body
 
 
-class _HideSignatures(logging.Filter):
-    """Replaces request signatures in httpx's log lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.args = tuple(
-                _SIGNATURE.sub(r"\1<hidden>", str(arg)) if "auth_signature" in str(arg) else arg
-                for arg in args
-            )
-        return True
-
-
-_FILTER = _HideSignatures()
+_FILTER = HiddenSignaturesFilter()
 
 
 def _hide_signatures_in_httpx_logs() -> None:

@@ -9,6 +9,7 @@ and nowhere else.
 
 from __future__ import annotations
 
+import logging
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from websockets.protocol import State
 
 from ._version import __version__
 from .exceptions import ConnectionError
+from .redaction import RedactingLogger
 
 __all__ = [
     "Transport",
@@ -29,6 +31,9 @@ __all__ = [
     "WebsocketsTransport",
     "connect_websockets",
 ]
+
+
+_WEBSOCKETS_LOGGER = RedactingLogger(logging.getLogger("websockets.client"))
 
 
 class TransportClosed(Exception):
@@ -151,6 +156,7 @@ async def connect_websockets(url: str, options: TransportOptions) -> WebsocketsT
             ping_interval=None,
             close_timeout=2.0,
             max_size=options.max_size,
+            logger=_WEBSOCKETS_LOGGER,
             **kwargs,  # type: ignore[arg-type]
         )
     except InvalidStatus as exc:

@@ -21,6 +21,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from ..redaction import RedactingLogger
 from .channels import ChannelManager
 from .config import AppConfig, Dialect, ServerConfig
 from .frames import FrameWriter
@@ -30,6 +31,7 @@ from .http_api import ApiRequest, ApiResponse, handle_api_request
 __all__ = ["ReverbServer", "ServerPeer"]
 
 logger = logging.getLogger("reverb.server")
+_WEBSOCKETS_LOGGER = RedactingLogger(logging.getLogger("websockets.server"))
 
 _REASONS = {
     200: "OK",
@@ -300,7 +302,9 @@ class ReverbServer:
         writer: asyncio.StreamWriter,
     ) -> None:
         app = self.config.app_by_key(key)
-        protocol = ServerProtocol(max_size=app.max_message_size if app else None)
+        protocol = ServerProtocol(
+            max_size=app.max_message_size if app else None, logger=_WEBSOCKETS_LOGGER
+        )
         protocol.receive_data(head)
         request = next(
             (event for event in protocol.events_received() if isinstance(event, Request)), None
