@@ -156,3 +156,13 @@ async def test_reconnect_disabled_fails_after_a_drop() -> None:
         await asyncio.wait_for(connection.wait_closed(), 2)
     assert connection.state is ConnectionState.FAILED
     assert server.attempts == 1
+
+
+async def test_reconnect_disabled_fails_the_first_attempt_at_once() -> None:
+    server = FakeServer()
+    server.unreachable = True
+    connection = make_connection(server, Recorder(), reconnect=False, connect_timeout=5)
+    with pytest.raises(ConnectionError, match="fake server down"):
+        await connection.open()
+    assert server.attempts == 1
+    assert connection.state is ConnectionState.FAILED

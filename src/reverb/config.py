@@ -47,7 +47,8 @@ class ReverbConfig(BaseSettings):
         connect_timeout: seconds ``connect()`` waits for the connection to be established,
             retries included.
         subscription_timeout: seconds ``subscribe()`` waits for the server's answer.
-        reconnect: reconnect automatically after the connection drops.
+        reconnect: reconnect automatically after the connection drops; when off, a failed
+            first attempt also fails `connect()` at once.
         reconnect_delay: first back-off delay in seconds.
         reconnect_max_delay: cap of the back-off delay in seconds (before jitter).
         reconnect_multiplier: back-off growth per attempt.

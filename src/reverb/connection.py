@@ -269,7 +269,7 @@ class Connection:
                 if close_action(exc.code) is CloseAction.REFUSED:
                     self._fail(exc)
                     return
-                if not self._config.reconnect and established_before:
+                if not self._config.reconnect:
                     self._fail(exc)
                     return
             else:

@@ -13,6 +13,7 @@ import fnmatch
 import logging
 import random
 from dataclasses import dataclass, field
+from ssl import SSLContext
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
@@ -97,10 +98,12 @@ class ReverbServer:
 
     Args:
         config: apps, address, dialect.
+        ssl: serve ``wss://`` and ``https://`` with this TLS context (for testing TLS setups).
     """
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, *, ssl: SSLContext | None = None) -> None:
         self.config = config
+        self.ssl = ssl
         self.frames = FrameWriter(config.dialect)
         self.managers: dict[str, ChannelManager] = {
             app.id: ChannelManager(app, self.frames) for app in config.apps
@@ -124,6 +127,7 @@ class ReverbServer:
             self.config.host,
             self.config.port,
             limit=max(self.config.max_request_size, 65536),
+            ssl=self.ssl,
         )
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
         logger.info("listening on %s (%s dialect)", self.url, self.config.dialect)
@@ -179,12 +183,14 @@ class ReverbServer:
     @property
     def url(self) -> str:
         """Base websocket URL (``/app/{key}`` follows)."""
-        return f"ws://{self.host}:{self.port}{self.config.path}"
+        scheme = "wss" if self.ssl else "ws"
+        return f"{scheme}://{self.host}:{self.port}{self.config.path}"
 
     @property
     def http_url(self) -> str:
         """Base URL of the HTTP API."""
-        return f"http://{self.host}:{self.port}{self.config.path}"
+        scheme = "https" if self.ssl else "http"
+        return f"{scheme}://{self.host}:{self.port}{self.config.path}"
 
     # -- helpers for tests and tools ------------------------------------------------------------
 
