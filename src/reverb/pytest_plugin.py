@@ -9,6 +9,8 @@
 ``reverb_client``
     A :class:`reverb.ReverbClient` connected to ``reverb_server`` (needs pytest-asyncio).
 
+Options go in a marker: ``@pytest.mark.reverb_server(accept_client_events_from="all")``.
+
 Example::
 
     async def test_my_code_reacts_to_order_shipped(reverb_server, reverb_client):
@@ -39,10 +41,25 @@ _CLIENT_SETTINGS: dict[str, Any] = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``reverb_server`` marker."""
+    config.addinivalue_line(
+        "markers",
+        "reverb_server(**options): options for the reverb_server fixture, e.g. "
+        "dialect='soketi', accept_client_events_from='all', ping_interval=0.1 "
+        "(see reverb.testing.BackgroundServer)",
+    )
+
+
 @pytest.fixture
-def reverb_server() -> Iterator[BackgroundServer]:
-    """A fresh local Reverb-compatible server for one test."""
-    with BackgroundServer() as server:
+def reverb_server(request: pytest.FixtureRequest) -> Iterator[BackgroundServer]:
+    """A fresh local Reverb-compatible server for one test.
+
+    Configure it with ``@pytest.mark.reverb_server(dialect="soketi", ...)``.
+    """
+    marker = request.node.get_closest_marker("reverb_server")
+    options = dict(marker.kwargs) if marker is not None else {}
+    with BackgroundServer(**options) as server:
         yield server
 
 
