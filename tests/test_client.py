@@ -773,3 +773,23 @@ async def test_custom_channel_overriding_subscribe(server: FakeServer) -> None:
         server.current.drop(None)
         await server.wait_for(lambda: len(server.sockets) == 2 and channel.subscribed)
         assert server.current.sent[-1]["data"]["channel"] == "private-encrypted-orders"
+
+
+async def test_falling_behind_is_warned_and_nothing_is_lost(
+    server: FakeServer, client: ReverbClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    orders = await client.subscribe("orders")
+    release = asyncio.Event()
+    seen: list[int] = []
+
+    async def slow(event: Event) -> None:
+        await release.wait()
+        seen.append(event.data)
+
+    orders.bind("Tick", slow)
+    for number in range(10_050):
+        server.broadcast("orders", "Tick", number)
+    await server.wait_for(lambda: "events behind" in caplog.text, timeout=10)
+    release.set()
+    await server.wait_for(lambda: len(seen) == 10_050, timeout=20)
+    assert seen == list(range(10_050))
