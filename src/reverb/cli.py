@@ -200,17 +200,16 @@ def listen(
 
     async def run() -> None:
         async with ReverbClient(config) as client:
-            if not json_output:
-                errors.print(
-                    f"connected to {config.host}:{config.effective_port} as {client.socket_id}"
-                )
+            # Status goes to stderr, so that stdout carries only events (JSON lines with --json).
+            errors.print(
+                f"connected to {config.host}:{config.effective_port} as {client.socket_id}"
+            )
             for name in channels:
                 is_presence = channel_kind(name) is ChannelKind.PRESENCE
                 user_data = {"user_id": user_id, "user_info": info} if is_presence else None
                 channel = await client.subscribe(name, user_data=user_data)
                 channel.bind_global(show)
-                if not json_output:
-                    errors.print(f"subscribed to {name}")
+                errors.print(f"subscribed to {name}")
             await client.listen()
 
     _run(run())
