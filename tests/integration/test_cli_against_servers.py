@@ -72,7 +72,7 @@ async def test_listen_prints_whispers_with_their_sender(server: ServerUnderTest)
         await socket.recv_event("pusher_internal:subscription_succeeded")
         await socket.send({"event": "client-wave", "channel": "presence-cli", "data": {"hi": 1}})
         assert process.stdout is not None
-        lines = []
+        lines: list[dict[str, object]] = []
         async with asyncio.timeout(10):
             while not any(line["event"] == "client-wave" for line in lines):
                 lines.append(json.loads(await process.stdout.readline()))
