@@ -86,3 +86,27 @@ async def test_client_detects_a_stalled_connection_and_reconnects(
         await wait_until(lambda: client.socket_id not in (None, first) and orders.subscribed, 5)
         assert client.state is ConnectionState.CONNECTED
         await wait_until(lambda: server.channels() == {"orders": 1})  # old socket cleaned up
+
+
+async def test_client_answers_server_pings_so_it_is_never_pruned(
+    server: BackgroundServer,
+) -> None:
+    async with ReverbClient(**server.client_settings(activity_timeout=120)) as client:
+        await client.subscribe("quiet")
+        socket_id = client.socket_id
+        assert socket_id is not None
+        pong = '{"event":"pusher:pong","data":{}}'
+
+        answered = 0
+
+        def pong_arrived() -> bool:
+            assert socket_id is not None
+            return server.received(socket_id).count(pong) > answered
+
+        for _ in range(3):
+            await asyncio.sleep(PING_INTERVAL * 2)  # silent long enough to be pinged
+            server.sweep()  # pings now; a second sweep would prune if no pong came
+            await wait_until(pong_arrived)
+            answered += 1
+        assert client.socket_id == socket_id
+        assert server.channels() == {"quiet": 1}
