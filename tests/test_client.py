@@ -793,3 +793,11 @@ async def test_falling_behind_is_warned_and_nothing_is_lost(
     release.set()
     await server.wait_for(lambda: len(seen) == 10_050, timeout=20)
     assert seen == list(range(10_050))
+
+
+async def test_subscribing_a_channel_object_keeps_its_type(
+    server: FakeServer, client: ReverbClient
+) -> None:
+    room = await client.subscribe(PresenceChannel("presence-typed", client, {"user_id": "1"}))
+    assert dict(room.members) == {"1": None}  # typed as PresenceChannel: no isinstance needed
+    assert room.me == reverb.Member("1", None)

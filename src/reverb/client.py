@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from .auth import Authenticator, Authorization, ChannelAuthenticator, authorize
 from .channels import Channel, PresenceChannel, PrivateChannel, PublicChannel, SubscriptionState
@@ -60,6 +60,8 @@ logger = logging.getLogger("reverb.client")
 
 DisconnectCallback = Callable[[ConnectionError | None], Awaitable[None] | None]
 StateChangeHandler = Callable[[ConnectionState, ConnectionState], Awaitable[None] | None]
+
+C = TypeVar("C", bound=Channel)
 
 _Work = Event | Callable[[], Awaitable[None]] | None
 """What the dispatcher runs: an event, a callback, or None to stop."""
@@ -254,6 +256,24 @@ class ReverbClient(Bindable):
 
     # -- subscriptions ------------------------------------------------------------------------
 
+    @overload
+    async def subscribe(
+        self,
+        channel: C,
+        *,
+        user_data: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> C: ...
+
+    @overload
+    async def subscribe(
+        self,
+        channel: str,
+        *,
+        user_data: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Channel: ...
+
     async def subscribe(
         self,
         channel: str | Channel,
@@ -262,6 +282,9 @@ class ReverbClient(Bindable):
         timeout: float | None = None,
     ) -> Channel:
         """Subscribe to a channel and wait until the server confirms it.
+
+        Passing a channel object returns that object with its own type, which helps type
+        checkers: ``room = await client.subscribe(PresenceChannel("presence-r", client, me))``.
 
         Subscribing to a channel already subscribed returns the same object. The channel
         stays subscribed across reconnects until :meth:`unsubscribe`.
