@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from reverb.cli import app
 from reverb.testing import BackgroundServer
 from tests.support.raw import RawSocket
+from tests.support.settings import reverb_env
 
 runner = CliRunner()
 
@@ -23,17 +24,6 @@ runner = CliRunner()
 def server() -> Iterator[BackgroundServer]:
     with BackgroundServer() as running:
         yield running
-
-
-def env_for(server: BackgroundServer) -> dict[str, str]:
-    return {
-        "REVERB_APP_ID": server.app_id,
-        "REVERB_APP_KEY": server.app_key,
-        "REVERB_APP_SECRET": server.app_secret,
-        "REVERB_HOST": server.host,
-        "REVERB_PORT": str(server.port),
-        "REVERB_SCHEME": "http",
-    }
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["listen"], ["trigger"], ["demo"]])
@@ -73,7 +63,10 @@ async def test_trigger_publishes_through_the_http_api(server: BackgroundServer) 
     await socket.subscribe("orders")
     await socket.recv_event("pusher_internal:subscription_succeeded")
     result = await asyncio.to_thread(
-        runner.invoke, app, ["trigger", "orders", "OrderShipped", '{"id": 42}'], env=env_for(server)
+        runner.invoke,
+        app,
+        ["trigger", "orders", "OrderShipped", '{"id": 42}'],
+        env=reverb_env(server),
     )
     assert result.exit_code == 0, result.output
     event = await socket.recv_event("OrderShipped")
@@ -83,7 +76,7 @@ async def test_trigger_publishes_through_the_http_api(server: BackgroundServer) 
 
 def test_trigger_reads_a_laravel_env_file(server: BackgroundServer, tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("\n".join(f"{k}={v}" for k, v in env_for(server).items()))
+    env_file.write_text("\n".join(f"{k}={v}" for k, v in reverb_env(server).items()))
     result = runner.invoke(app, ["trigger", "orders", "E", "x", "--env-file", str(env_file)])
     assert result.exit_code == 0, result.output
     assert "published" in result.output
@@ -104,7 +97,7 @@ async def test_listen_json_prints_one_object_per_line(server: BackgroundServer) 
         "cli",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env_for(server)},
+        env={**os.environ, **reverb_env(server)},
     )
     try:
         await server.subscribed("orders")
@@ -127,7 +120,7 @@ async def test_listen_json_prints_one_object_per_line(server: BackgroundServer) 
 
 
 def test_listen_refused_key_exits_1(server: BackgroundServer) -> None:
-    env = {**env_for(server), "REVERB_APP_KEY": "wrong"}
+    env = {**reverb_env(server), "REVERB_APP_KEY": "wrong"}
     result = runner.invoke(app, ["listen", "orders"], env=env)
     assert result.exit_code == 1
     assert "4001" in result.output

@@ -12,20 +12,10 @@ from typer.testing import CliRunner
 
 from reverb.cli import app
 from tests.support.raw import RawSocket
+from tests.support.settings import reverb_env
 from tests.support.soketi import ServerUnderTest
 
 pytestmark = pytest.mark.integration
-
-
-def env_for(server: ServerUnderTest) -> dict[str, str]:
-    return {
-        "REVERB_APP_ID": server.app_id,
-        "REVERB_APP_KEY": server.app_key,
-        "REVERB_APP_SECRET": server.app_secret,
-        "REVERB_HOST": server.host,
-        "REVERB_PORT": str(server.port),
-        "REVERB_SCHEME": "http",
-    }
 
 
 async def test_trigger_reaches_a_subscriber(server: ServerUnderTest) -> None:
@@ -36,7 +26,7 @@ async def test_trigger_reaches_a_subscriber(server: ServerUnderTest) -> None:
         CliRunner().invoke,
         app,
         ["trigger", "cli-orders", "Shipped", '{"id": 3}'],
-        env=env_for(server),
+        env=reverb_env(server),
     )
     assert result.exit_code == 0, result.output
     assert json.loads((await socket.recv_event("Shipped"))["data"]) == {"id": 3}
@@ -55,7 +45,7 @@ async def test_listen_prints_whispers_with_their_sender(server: ServerUnderTest)
         "cli",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env_for(server)},
+        env={**os.environ, **reverb_env(server)},
     )
     try:
         assert process.stderr is not None

@@ -1,0 +1,17 @@
+"""The ``REVERB_*`` environment a CLI or a Laravel app would use to reach a test server."""
+
+from __future__ import annotations
+
+from tests.support.soketi import ServerUnderTest
+
+
+def reverb_env(server: ServerUnderTest) -> dict[str, str]:
+    """``REVERB_APP_*`` and ``REVERB_HOST/PORT/SCHEME`` pointing at ``server``."""
+    return {
+        "REVERB_APP_ID": server.app_id,
+        "REVERB_APP_KEY": server.app_key,
+        "REVERB_APP_SECRET": server.app_secret,
+        "REVERB_HOST": server.host,
+        "REVERB_PORT": str(server.port),
+        "REVERB_SCHEME": "http",
+    }
