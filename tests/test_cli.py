@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 from reverb.cli import app
 from reverb.testing import BackgroundServer
 from tests.support.raw import RawSocket
-from tests.support.settings import reverb_env
+from tests.support.settings import reverb_env, start_cli
 
 runner = CliRunner()
 
@@ -83,10 +82,8 @@ def test_trigger_reads_a_laravel_env_file(server: BackgroundServer, tmp_path: Pa
 
 
 async def test_listen_json_prints_one_object_per_line(server: BackgroundServer) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "reverb",
+    process = await start_cli(
+        server,
         "listen",
         "orders",
         "presence-room",
@@ -95,9 +92,6 @@ async def test_listen_json_prints_one_object_per_line(server: BackgroundServer) 
         "OrderShipped",
         "--user-id",
         "cli",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **reverb_env(server)},
     )
     try:
         await server.subscribed("orders")

@@ -141,12 +141,18 @@ def serve(
     _run(run())
 
 
-def _describe(event: Event) -> str:
+def _plain_data(event: Event) -> Any:
+    """The event's data as JSON-ready values (presence members become plain objects)."""
     data = event.data
     if isinstance(data, Member):
-        data = {"user_id": data.user_id, "user_info": data.user_info}
-    elif isinstance(data, Members):
-        data = dict(data)
+        return {"user_id": data.user_id, "user_info": data.user_info}
+    if isinstance(data, Members):
+        return dict(data)
+    return data
+
+
+def _describe(event: Event) -> str:
+    data = _plain_data(event)
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     who = f" from {event.user_id}" if event.user_id else ""
     return f"{event.channel} [bold]{escape(event.name)}[/]{escape(who)} {escape(text)}"
@@ -181,15 +187,10 @@ def listen(
         if wanted and received.name not in wanted:
             return
         if json_output:
-            data = received.data
-            if isinstance(data, Member):
-                data = {"user_id": data.user_id, "user_info": data.user_info}
-            elif isinstance(data, Members):
-                data = dict(data)
             line = {
                 "channel": received.channel,
                 "event": received.name,
-                "data": data,
+                "data": _plain_data(received),
                 "user_id": received.user_id,
             }
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from reverb.cli import app
 from tests.support.raw import RawSocket
-from tests.support.settings import reverb_env
+from tests.support.settings import reverb_env, start_cli
 from tests.support.soketi import ServerUnderTest
 
 pytestmark = pytest.mark.integration
@@ -34,19 +32,7 @@ async def test_trigger_reaches_a_subscriber(server: ServerUnderTest) -> None:
 
 
 async def test_listen_prints_whispers_with_their_sender(server: ServerUnderTest) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "reverb",
-        "listen",
-        "presence-cli",
-        "--json",
-        "--user-id",
-        "cli",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **reverb_env(server)},
-    )
+    process = await start_cli(server, "listen", "presence-cli", "--json", "--user-id", "cli")
     try:
         assert process.stderr is not None
         async with asyncio.timeout(10):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+
 from tests.support.soketi import ServerUnderTest
 
 
@@ -15,3 +19,16 @@ def reverb_env(server: ServerUnderTest) -> dict[str, str]:
         "REVERB_PORT": str(server.port),
         "REVERB_SCHEME": "http",
     }
+
+
+async def start_cli(server: ServerUnderTest, *arguments: str) -> asyncio.subprocess.Process:
+    """Run ``python -m reverb ARGUMENTS`` against ``server``, stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "reverb",
+        *arguments,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **reverb_env(server)},
+    )
