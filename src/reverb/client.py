@@ -39,7 +39,12 @@ from .exceptions import (
     SubscriptionError,
 )
 from .messages import Event
-from .protocol.names import ChannelKind, channel_kind, validate_channel_name
+from .protocol.names import (
+    ChannelKind,
+    channel_kind,
+    validate_channel_name,
+    validate_client_event_name,
+)
 from .protocol.presence import Member
 from .protocol.session import (
     Dropped,
@@ -466,10 +471,7 @@ class ReverbClient(Bindable):
         return await authorize(authenticator, socket_id, channel_name, user_data)
 
     async def _trigger(self, channel: Channel, event: str, data: Any) -> None:
-        if not isinstance(event, str) or not event.startswith("client-") or event == "client-":
-            raise ClientEventError(
-                f"client event names must start with 'client-' and name something, got {event!r}"
-            )
+        validate_client_event_name(event)
         if not channel.kind.accepts_client_events:
             raise ClientEventError(
                 f"client events are only allowed on private and presence channels, not on "

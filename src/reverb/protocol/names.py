@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from ..exceptions import ConfigurationError
+from ..exceptions import ClientEventError, ConfigurationError
 
 __all__ = [
     "MAX_CHANNEL_NAME_LENGTH",
@@ -89,16 +89,14 @@ def validate_client_event_name(event: object) -> str:
     """Return ``event`` if it is a valid client event name (``client-`` and at most 200 chars).
 
     Raises:
-        ConfigurationError: the name is not a string, lacks the prefix or is too long.
+        ClientEventError: the name is not a string, lacks the prefix or is too long.
     """
-    if not isinstance(event, str):
-        raise ConfigurationError(f"event name must be a string, not {type(event).__name__}")
-    if not event.startswith("client-") or event == "client-":
-        raise ConfigurationError(
+    if not isinstance(event, str) or not event.startswith("client-") or event == "client-":
+        raise ClientEventError(
             f"client event names must start with 'client-' and name something, got {event!r}"
         )
     if len(event) > _MAX_EVENT_NAME_LENGTH:
-        raise ConfigurationError(
+        raise ClientEventError(
             f"event name is {len(event)} characters long; the limit is {_MAX_EVENT_NAME_LENGTH}"
         )
     return event
