@@ -383,3 +383,86 @@ def test_ipv6_hosts_are_bracketed_once(host: str) -> None:
     config = ReverbConfig(app_key="k", host=host, port=6001, scheme="http")
     assert config.host == "::1"
     assert config.url.startswith("ws://[::1]:6001/app/k?")
+
+
+# -- unknown settings -----------------------------------------------------------------------------
+
+
+def test_unknown_keyword_is_refused_with_the_closest_setting() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ReverbConfig(app_key="k", activty_timeout=5)
+    message = str(caught.value)
+    assert "unknown setting 'activty_timeout'" in message
+    assert "did you mean 'activity_timeout'?" in message
+    assert isinstance(caught.value, ValueError)
+    assert caught.value.__cause__ is None
+
+
+def test_unknown_keyword_without_a_close_match_names_only_itself() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ReverbConfig(app_key="k", zzzz=1)
+    assert "unknown setting 'zzzz'" in str(caught.value)
+    assert "did you mean" not in str(caught.value)
+
+
+def test_every_unknown_keyword_is_named_with_its_own_suggestion() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ReverbConfig(app_key="k", hots="h", prot=1)
+    message = str(caught.value)
+    assert "unknown setting 'hots' (did you mean 'host'?)" in message
+    assert "unknown setting 'prot' (did you mean 'port'?)" in message
+
+
+def test_unknown_keyword_error_never_shows_values() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ReverbConfig(app_key="k", app_secret=SECRET, app_secert=SECRET)
+    assert "did you mean 'app_secret'?" in str(caught.value)
+    assert SECRET not in str(caught.value)
+    assert SECRET not in repr(caught.value)
+
+
+def test_misspelled_settings_option_suggests_the_option() -> None:
+    with pytest.raises(ConfigurationError, match="did you mean '_env_file'"):
+        ReverbConfig(app_key="k", env_file=None)
+
+
+def test_unknown_keyword_is_refused_before_reading_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, REVERB_PORT="eighty")  # would be invalid, but the typo is reported
+    with pytest.raises(ConfigurationError, match="activty_timeout") as caught:
+        ReverbConfig(app_key="k", activty_timeout=5)
+    assert "port" not in str(caught.value)
+
+
+def test_client_refuses_an_unknown_setting() -> None:
+    with pytest.raises(ConfigurationError, match="did you mean 'activity_timeout'"):
+        reverb.ReverbClient(app_key="k", activty_timeout=5)
+
+
+def test_client_refuses_an_unknown_setting_merged_into_a_config() -> None:
+    config = ReverbConfig(app_key="k")
+    with pytest.raises(ConfigurationError, match="did you mean 'activity_timeout'"):
+        reverb.ReverbClient(config, activty_timeout=5)
+    assert reverb.ReverbClient(config, activity_timeout=5).config.activity_timeout == 5
+
+
+def test_unknown_reverb_variables_in_the_environment_are_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    set_env(
+        monkeypatch,
+        REVERB_APP_KEY="k",
+        REVERB_ACTIVTY_TIMEOUT="5",
+        REVERB_SERVER_HOST="0.0.0.0",
+        REVERB_SOMETHING_ELSE="x",
+    )
+    config = ReverbConfig()
+    assert config.app_key == "k"
+    assert config.activity_timeout == 120.0
+
+
+def test_unknown_reverb_variables_in_an_env_file_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "extra.env"
+    path.write_text('REVERB_APP_KEY="k"\nREVERB_ACTIVTY_TIMEOUT=5\nREVERB_SERVER_PORT=8080\n')
+    config = ReverbConfig(_env_file=path)
+    assert config.app_key == "k"
+    assert config.activity_timeout == 120.0

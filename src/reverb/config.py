@@ -11,14 +11,28 @@ The names are the ones a Laravel app already has in its ``.env``::
 
 Keyword arguments win over the environment, which wins over ``.env``, which wins over the
 defaults. Pass ``_env_file="path/to/.env"`` to read another file, or ``None`` to read none.
+
+An unknown keyword argument is an error (a typo would otherwise be silently ignored); unknown
+``REVERB_*`` variables in the environment or ``.env`` are ignored, since Laravel's ``.env``
+has several meant for the server (``REVERB_SERVER_HOST``, ...).
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 import ipaddress
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ._version import __version__
@@ -93,9 +107,13 @@ class ReverbConfig(BaseSettings):
         """Validate the settings.
 
         Raises:
-            ConfigurationError: a setting is missing or invalid. The message names the
-                settings and what is wrong, never their values (one may be the secret).
+            ConfigurationError: a setting is missing, invalid or unknown. The message names
+                the settings and what is wrong, never their values (one may be the secret);
+                for an unknown keyword it suggests the closest valid one.
         """
+        unknown = [name for name in values if name not in _accepted_keywords(type(self))]
+        if unknown:
+            raise ConfigurationError(_describe_unknown(unknown, _accepted_keywords(type(self))))
         try:
             super().__init__(**values)
         except ValidationError as exc:
@@ -192,4 +210,32 @@ def _describe(exc: ValidationError) -> str:
         name = ".".join(str(part) for part in error["loc"]) or "config"
         hint = f" (set REVERB_{name.upper()} or pass {name}=)" if error["type"] == "missing" else ""
         problems.append(f"{name}: {error['msg']}{hint}")
+    return "invalid python-reverb settings: " + "; ".join(problems)
+
+
+@functools.cache
+def _accepted_keywords(cls: type[BaseSettings]) -> frozenset[str]:
+    """The keyword arguments ``cls(...)`` takes.
+
+    Field names, their aliases, and the options of :class:`BaseSettings` itself
+    (``_env_file``, ``_secrets_dir``, ...).
+    """
+    names = set(cls.model_fields)
+    for field in cls.model_fields.values():
+        for alias in (field.alias, field.validation_alias):
+            if isinstance(alias, str):
+                names.add(alias)
+            elif isinstance(alias, AliasChoices):
+                names.update(choice for choice in alias.choices if isinstance(choice, str))
+    options = inspect.signature(BaseSettings.__init__).parameters
+    names.update(name for name in options if name.startswith("_") and not name.startswith("__"))
+    return frozenset(names)
+
+
+def _describe_unknown(unknown: list[str], accepted: frozenset[str]) -> str:
+    problems = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(accepted), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.append(f"unknown setting {name!r}{hint}")
     return "invalid python-reverb settings: " + "; ".join(problems)
