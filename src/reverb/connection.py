@@ -1,16 +1,15 @@
-"""The websocket's lifecycle: connecting, keepalive, reconnecting with back-off.
+"""The websocket's lifecycle, executed: open, read, keep alive, sleep, reconnect.
 
-:class:`Connection` runs one *supervisor* task per :meth:`Connection.open`. It opens a
-transport, waits for ``pusher:connection_established``, then reads frames until the socket
-ends, and decides from the close code (see :mod:`reverb.protocol.policy`) whether to give up,
-reconnect at once, or back off first. A second task per live socket keeps it alive: after
-``min(configured, server) activity_timeout`` of silence it sends ``pusher:ping``, and if
-nothing at all arrives within ``pong_timeout`` it aborts the socket and reconnects at once.
+:class:`Connection` runs one *supervisor* task per :meth:`Connection.open`. It decides nothing
+itself; the core does:
 
-Frames are turned into events by a fresh :class:`~reverb.protocol.session.PusherSession` per
-socket, and each event is handed synchronously to the owner's ``on_event`` callback, which must
-be quick: handlers run elsewhere (see :mod:`reverb.client`), so the read loop never waits on
-them.
+* each socket gets a :class:`~reverb.protocol.link.Link` (its Pusher session and keepalive):
+  every frame goes to ``Link.receive``, whose reply (the pong) is sent back, and whose events
+  are handed synchronously to the owner's ``on_event`` callback, which must be quick;
+* a second task per live socket sleeps until ``Link.wake_at`` and carries out ``Link.poll``'s
+  verdict: send a ping, or abort a socket declared dead (which then ends with 4201);
+* after every failed attempt or lost socket, :class:`~reverb.protocol.reconnect.ReconnectPlan`
+  says reconnect now, after a delay, or give up with this error.
 """
 
 from __future__ import annotations
@@ -18,21 +17,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 from collections.abc import Callable
 
 from .config import ReverbConfig
 from .exceptions import ConnectionError
-from .protocol.keepalive import Keepalive, KeepaliveAction
-from .protocol.policy import CloseAction, close_action
-from .protocol.session import (
-    Established,
-    HandshakeFailed,
-    PingReceived,
-    PusherSession,
-    SessionEvent,
+from .protocol.actions import SendFrame
+from .protocol.failures import (
+    ClosedBeforeEstablished,
+    ConnectTimedOut,
+    HandshakeTimedOut,
+    SendFailed,
+    to_exception,
 )
+from .protocol.keepalive import PONG_TIMEOUT_CODE, KeepaliveAction
+from .protocol.link import Link
+from .protocol.reconnect import GiveUp, ReconnectPlan, RetryAfter
+from .protocol.session import Established, HandshakeFailed, PusherSession, SessionEvent
 from .protocol.state import ConnectionState, check_transition
 from .transport import (
     Transport,
@@ -42,18 +43,11 @@ from .transport import (
     connect_websockets,
 )
 
-__all__ = ["Connection"]
+__all__ = ["PONG_TIMEOUT_CODE", "Connection"]
 
 logger = logging.getLogger("reverb.connection")
 
-PONG_TIMEOUT_CODE = 4201
-"""The code recorded when the server stops answering pings (Pusher's "pong not received")."""
-
 StateListener = Callable[[ConnectionState, ConnectionState], None]
-
-
-def _describe_code(code: int | None) -> str:
-    return "no close frame" if code is None else f"code {code}"
 
 
 class Connection:
@@ -99,11 +93,10 @@ class Connection:
         self._closing = False
         self._failure: ConnectionError | None = None
         self._last_error: ConnectionError | None = None
-        self._pong_timed_out = False
         self.frames_received = 0
         """Frames read from the server over this object's life."""
         self.reconnects = 0
-        """Sockets established after the first one."""
+        """Sockets established after the first one of each :meth:`open`."""
 
     def __repr__(self) -> str:
         socket_id = self._session.socket_id if self._session else None
@@ -183,12 +176,8 @@ class Connection:
             cause = self._last_error
             await self._stop_supervisor()
             self._first_outcome.cancel()
-            detail = f": {cause}" if cause else ""
-            error = ConnectionError(
-                f"not connected to {self._config.host}:{self._config.effective_port} within "
-                f"{self._config.connect_timeout} s{detail}",
-                code=cause.code if cause else None,
-            )
+            address = f"{self._config.host}:{self._config.effective_port}"
+            error = to_exception(ConnectTimedOut(address, self._config.connect_timeout, cause))
             self._fail(error)
             raise error from cause
         except BaseException:
@@ -249,61 +238,45 @@ class Connection:
         try:
             await transport.send(frame)
         except TransportClosed as exc:
-            raise ConnectionError(
-                f"connection closed while sending ({_describe_code(exc.code)})", code=exc.code
-            ) from exc
+            raise to_exception(SendFailed(exc.code)) from exc
 
     # -- the supervisor -----------------------------------------------------------------------
 
     async def _supervise(self) -> None:
-        backoff = self._config.backoff()
-        attempt = 0
-        established_before = False
+        """Open sockets and serve them until closed; every decision comes from the plan."""
+        plan = ReconnectPlan(
+            self._config.backoff(),
+            reconnect=self._config.reconnect,
+            random_fraction=self._random_fraction,
+        )
         while not self._closing:
             self._set_state(ConnectionState.CONNECTING)
             try:
-                transport, session = await self._open_socket()
+                transport, link = await self._open_socket()
             except ConnectionError as exc:
                 self._last_error = exc
                 logger.info("connection attempt failed: %s", exc)
-                if close_action(exc.code) is CloseAction.REFUSED:
-                    self._fail(exc)
-                    return
-                if not self._config.reconnect:
-                    self._fail(exc)
-                    return
+                decision = plan.attempt_failed(exc)
             else:
-                attempt = 0
-                if established_before:
-                    self.reconnects += 1
-                established_before = True
-                code = await self._run_socket(transport, session)
+                plan.established()
+                self.reconnects += plan.established_count > 1
+                code = await self._run_socket(transport, link)
                 if self._closing:
                     return
-                lost = ConnectionError(f"connection lost ({_describe_code(code)})", code=code)
+                lost, decision = plan.socket_lost(code)
                 self._last_error = lost
                 logger.warning("%s", lost)
                 self._set_state(ConnectionState.CONNECTING)
                 self._notify_lost(lost)
-                action = close_action(code)
-                if action is CloseAction.REFUSED or not self._config.reconnect:
-                    self._fail(lost)
-                    return
-                if action is CloseAction.RETRY_NOW:
-                    continue
-            if backoff.exhausted(attempt):
-                self._fail(
-                    ConnectionError(
-                        f"gave up after {attempt} reconnect attempts: {self._last_error}",
-                        code=self._last_error.code if self._last_error else None,
-                    )
-                )
+            if isinstance(decision, GiveUp):
+                self._fail(decision.error)
                 return
-            delay = backoff.delay(attempt, self._random_fraction)
-            attempt += 1
-            self._set_state(ConnectionState.UNAVAILABLE)
-            logger.info("reconnecting in %.2f s (attempt %d)", delay, attempt)
-            await asyncio.sleep(delay)
+            if isinstance(decision, RetryAfter):
+                self._set_state(ConnectionState.UNAVAILABLE)
+                logger.info(
+                    "reconnecting in %.2f s (attempt %d)", decision.delay, decision.attempt
+                )
+                await asyncio.sleep(decision.delay)
 
     def _fail(self, error: ConnectionError) -> None:
         self._failure = error
@@ -319,46 +292,37 @@ class Connection:
         except Exception:
             logger.exception("connection-lost listener raised")
 
-    async def _open_socket(self) -> tuple[Transport, PusherSession]:
+    async def _open_socket(self) -> tuple[Transport, Link]:
         logger.debug("= connecting to %s", self._config.url)
         transport = await self._factory(self._config.url, self._options)
-        session = PusherSession()
+        link = Link(self._config.activity_timeout, self._config.pong_timeout)
+        now = asyncio.get_running_loop().time
         try:
             async with asyncio.timeout(self._config.connect_timeout):
                 while True:
-                    event = session.receive(await transport.recv())
-                    if isinstance(event, Established):
-                        return transport, session
-                    if isinstance(event, HandshakeFailed):
-                        raise ConnectionError(
-                            f"server refused the connection: {event.message}"
-                            + (f" ({event.code})" if event.code is not None else ""),
-                            code=event.code,
-                        )
-                    if isinstance(event, PingReceived):
-                        await transport.send(session.pong_frame())
+                    event = link.receive(await transport.recv(), now())
+                    if event.__class__ is SendFrame:
+                        await transport.send(event.text)  # type: ignore[union-attr]
+                    elif isinstance(event, Established):
+                        return transport, link
+                    elif isinstance(event, HandshakeFailed):
+                        raise to_exception(event)
         except TransportClosed as exc:
             transport.abort()
-            raise ConnectionError(
-                f"websocket closed before the connection was established "
-                f"({_describe_code(exc.code)})",
-                code=exc.code,
-            ) from exc
+            raise to_exception(ClosedBeforeEstablished(exc.code)) from exc
         except TimeoutError as exc:
             transport.abort()
-            raise ConnectionError(
-                f"no pusher:connection_established within {self._config.connect_timeout} s"
-            ) from exc
+            raise to_exception(HandshakeTimedOut(self._config.connect_timeout)) from exc
         except BaseException:
             transport.abort()
             raise
 
-    async def _run_socket(self, transport: Transport, session: PusherSession) -> int | None:
-        """Serve one established socket until it ends; return its close code."""
+    async def _run_socket(self, transport: Transport, link: Link) -> int | None:
+        """Serve one established socket until it ends; return what its end means."""
         loop = asyncio.get_running_loop()
+        session = link.session
         self._transport = transport
         self._session = session
-        self._pong_timed_out = False
         self._set_state(ConnectionState.CONNECTED)
         logger.info("connected, socket_id %s", session.socket_id)
         outcome = self._first_outcome
@@ -368,68 +332,53 @@ class Connection:
             self._on_established(session)
         except Exception:
             logger.exception("connection-established listener raised")
-        interval = min(self._config.activity_timeout, session.activity_timeout or math.inf)
-        keepalive = Keepalive(interval, self._config.pong_timeout, loop.time())
-        keepalive_task = loop.create_task(
-            self._keep_alive(transport, session, keepalive), name="reverb-keepalive"
-        )
+        keepalive_task = loop.create_task(self._keep_alive(transport, link), name="reverb-keepalive")
         try:
-            return await self._read(transport, session, keepalive)
+            return link.close_code(await self._read(transport, link))
         finally:
             keepalive_task.cancel()
-            session.close()
+            link.close()
             self._transport = None
             self._session = None
 
-    async def _read(
-        self, transport: Transport, session: PusherSession, keepalive: Keepalive
-    ) -> int | None:
+    async def _read(self, transport: Transport, link: Link) -> int | None:
+        """Read until the socket ends; return the transport's close code."""
         now = asyncio.get_running_loop().time
         recv = transport.recv
-        receive = session.receive
-        activity = keepalive.activity
+        receive = link.receive
         on_event = self._on_event
         while True:
             try:
                 text = await recv()
             except TransportClosed as exc:
-                return PONG_TIMEOUT_CODE if self._pong_timed_out else exc.code
+                return exc.code
             self.frames_received += 1
-            activity(now())
-            event = receive(text)
+            event = receive(text, now())
             if event is None:
                 continue
-            if event.__class__ is PingReceived:
+            if event.__class__ is SendFrame:
                 with contextlib.suppress(TransportClosed):
-                    await transport.send(session.pong_frame())
+                    await transport.send(event.text)  # type: ignore[union-attr]
                 continue
             try:
-                on_event(event)
+                on_event(event)  # type: ignore[arg-type]
             except Exception:
                 logger.exception("event listener raised on %r", event)
 
-    async def _keep_alive(
-        self, transport: Transport, session: PusherSession, keepalive: Keepalive
-    ) -> None:
+    async def _keep_alive(self, transport: Transport, link: Link) -> None:
+        """Sleep until the keepalive's next deadline and carry out its verdict."""
         loop = asyncio.get_running_loop()
         while True:
-            # While a ping is out, also wake after one activity period: if the reply came
-            # early, the next ping is due from then, not from the end of the pong timeout.
             now = loop.time()
-            wake = min(keepalive.deadline(), now + keepalive.activity_timeout)
-            await asyncio.sleep(max(0.0, wake - now))
-            action = keepalive.poll(loop.time())
-            if action is KeepaliveAction.SEND_PING:
-                logger.debug("> pusher:ping after %.1f s of silence", keepalive.activity_timeout)
+            await asyncio.sleep(max(0.0, link.wake_at(now) - now))
+            verdict = link.poll(loop.time())
+            if isinstance(verdict, SendFrame):
+                logger.debug("> pusher:ping after silence")
                 try:
-                    await transport.send(session.ping_frame())
+                    await transport.send(verdict.text)
                 except TransportClosed:
                     return
-            elif action is KeepaliveAction.DEAD:
-                logger.warning(
-                    "no reply within %.1f s of a ping: dropping the connection",
-                    keepalive.pong_timeout,
-                )
-                self._pong_timed_out = True
+            elif verdict is KeepaliveAction.DEAD:
+                logger.warning("no reply to a ping in time: dropping the connection")
                 transport.abort()
                 return

@@ -1,14 +1,19 @@
 """When to ping the server, and when its silence means the connection is dead.
 
 Fed the time as a number; it never reads a clock. The I/O layer calls :meth:`Keepalive.activity`
-for every frame received, sleeps until :meth:`Keepalive.deadline`, then asks :meth:`poll`.
+for every frame received, sleeps until :meth:`Keepalive.wake_at`, then asks :meth:`poll`. Once
+the verdict is ``DEAD``, :meth:`Keepalive.close_code` says what the socket's end means: 4201,
+Pusher's "pong not received", whatever code the aborted transport reports.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Keepalive", "KeepaliveAction"]
+__all__ = ["PONG_TIMEOUT_CODE", "Keepalive", "KeepaliveAction"]
+
+PONG_TIMEOUT_CODE = 4201
+"""The close code of a socket the keepalive declared dead (Pusher's "pong not received")."""
 
 
 class KeepaliveAction(Enum):
@@ -32,7 +37,7 @@ class Keepalive:
         now: the current time, which starts the first silence.
     """
 
-    __slots__ = ("_last_activity", "_ping_sent_at", "activity_timeout", "pong_timeout")
+    __slots__ = ("_last_activity", "_ping_sent_at", "activity_timeout", "dead", "pong_timeout")
 
     def __init__(self, activity_timeout: float, pong_timeout: float, now: float) -> None:
         if activity_timeout <= 0 or pong_timeout <= 0:
@@ -41,6 +46,8 @@ class Keepalive:
         self.pong_timeout = pong_timeout
         self._last_activity = now
         self._ping_sent_at: float | None = None
+        self.dead = False
+        """Whether :meth:`poll` has declared the connection dead."""
 
     def activity(self, now: float) -> None:
         """Record that a frame arrived at ``now``; any frame answers an outstanding ping."""
@@ -58,11 +65,26 @@ class Keepalive:
             return self._ping_sent_at + self.pong_timeout
         return self._last_activity + self.activity_timeout
 
+    def wake_at(self, now: float) -> float:
+        """When to call :meth:`poll` next, asked at ``now``.
+
+        While a ping is out this is at most one activity period away too: if the reply came
+        early, the next ping is due one period after it, not after the pong timeout.
+        """
+        return min(self.deadline(), now + self.activity_timeout)
+
     def poll(self, now: float) -> KeepaliveAction:
         """Decide what to do at ``now``; ``SEND_PING`` also records the ping as sent."""
         if now < self.deadline():
             return KeepaliveAction.WAIT
         if self._ping_sent_at is not None:
+            self.dead = True
             return KeepaliveAction.DEAD
         self._ping_sent_at = now
         return KeepaliveAction.SEND_PING
+
+    def close_code(self, transport_code: int | None) -> int | None:
+        """The code that explains the socket's end: 4201 once declared dead, else the
+        transport's own.
+        """
+        return PONG_TIMEOUT_CODE if self.dead else transport_code

@@ -30,8 +30,9 @@ class Member:
 class Members(Mapping[str, Any]):
     """A read-only mapping ``user_id -> user_info`` with this client's own member as ``me``.
 
-    Only the channel updates it, through :meth:`reset`, :meth:`add`, :meth:`remove` and
-    :meth:`clear`, each fed what the server sent.
+    Only the protocol core (:class:`~reverb.protocol.subscriptions.Subscription`) updates it,
+    through :meth:`reset`, :meth:`add`, :meth:`remove` and :meth:`clear`, each fed what the
+    server sent. Handlers get a :meth:`snapshot`, which never changes.
     """
 
     __slots__ = ("_by_id", "_me_id")
@@ -60,6 +61,11 @@ class Members(Mapping[str, Any]):
         return Member(self._me_id, self._by_id.get(self._me_id))
 
     @property
+    def me_id(self) -> str | None:
+        """This client's own user id, once known from the signed ``channel_data``."""
+        return self._me_id
+
+    @property
     def count(self) -> int:
         """The number of distinct users."""
         return len(self._by_id)
@@ -70,6 +76,17 @@ class Members(Mapping[str, Any]):
         if key not in self._by_id:
             return None
         return Member(key, self._by_id[key])
+
+    def snapshot(self) -> Members:
+        """A copy that later changes to this store do not reach."""
+        copy = Members()
+        copy._by_id = dict(self._by_id)
+        copy._me_id = self._me_id
+        return copy
+
+    def set_me(self, me_id: str | None) -> None:
+        """Record which member is this client (before the server lists the members)."""
+        self._me_id = me_id
 
     def reset(self, presence: Any, me_id: str | None) -> None:
         """Replace every member with those in a ``subscription_succeeded`` payload.

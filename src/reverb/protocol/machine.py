@@ -1,0 +1,305 @@
+"""Every subscription of one client, across all its sockets: the whole Pusher session, sans I/O.
+
+:class:`ClientProtocol` is told what happened (a socket was established or lost, a frame's
+meaning from :class:`~reverb.protocol.session.PusherSession`, an authorization's result, the
+user's subscribe or unsubscribe) and returns the :mod:`~reverb.protocol.actions` to carry out.
+It owns:
+
+* the registry of :class:`~reverb.protocol.subscriptions.Subscription` records, in
+  registration order, which is the order they are subscribed again on every new socket;
+* resubscription after ``Established``, with a fresh authorization per socket and stale
+  results (an older socket, an older attempt, a record since left) ignored;
+* presence members, changed here only, and handed to handlers as snapshots;
+* the client-event rules (kind, subscribed, size).
+
+Channel events (:class:`~reverb.messages.Event`) need no decision: the asyncio layer delivers
+them as they come, without asking.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..exceptions import ClientEventError, ReverbError
+from ..messages import Event
+from .actions import Action, Authorize, Deliver, SendFrame, Settled
+from .failures import to_exception
+from .names import ChannelKind, validate_client_event_name
+from .presence import Member
+from .session import (
+    Dropped,
+    MemberAdded,
+    MemberRemoved,
+    PusherSession,
+    ServerError,
+    SessionEvent,
+    SessionPhase,
+    SubscriptionFailed,
+    SubscriptionSucceeded,
+)
+from .subscriptions import Subscription, SubscriptionState, Trigger
+
+__all__ = ["ClientProtocol"]
+
+_ON_SERVER = (SubscriptionState.PENDING, SubscriptionState.SUBSCRIBED)
+
+
+class ClientProtocol:
+    """The subscriptions of one client and what each protocol event means for them."""
+
+    __slots__ = ("_attempts", "_session", "_subscriptions")
+
+    def __init__(self) -> None:
+        self._subscriptions: dict[str, Subscription] = {}
+        self._session: PusherSession | None = None
+        self._attempts = itertools.count(1)
+
+    def __repr__(self) -> str:
+        return f"<ClientProtocol socket_id={self.socket_id!r} subscriptions={len(self)}>"
+
+    # -- the registry -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._subscriptions)
+
+    def __iter__(self) -> Iterator[Subscription]:
+        return iter(self._subscriptions.values())
+
+    def get(self, channel: str) -> Subscription | None:
+        """The record of ``channel``, if registered."""
+        return self._subscriptions.get(channel)
+
+    @property
+    def socket_id(self) -> str | None:
+        """The socket id of the established socket, if there is one."""
+        session = self._session
+        return session.socket_id if session is not None else None
+
+    # -- the user's intents ---------------------------------------------------------------------
+
+    def add(self, subscription: Subscription) -> list[Action]:
+        """Register ``subscription`` and subscribe it now if a socket is established.
+
+        Raises:
+            ValueError: another record is registered under the same name.
+        """
+        existing = self._subscriptions.setdefault(subscription.name, subscription)
+        if existing is not subscription:
+            raise ValueError(f"{subscription.name!r} is already registered")
+        return self.request(subscription)
+
+    def request(self, subscription: Subscription) -> list[Action]:
+        """Subscribe a registered record again (after a refusal, say) if a socket is there.
+
+        Nothing happens while it is already pending or subscribed, or while no socket is
+        established (the next one subscribes it).
+        """
+        session = self._session
+        if session is None or subscription.state in _ON_SERVER:
+            return []
+        if self._subscriptions.get(subscription.name) is not subscription:
+            return []
+        return [self._start(subscription, session)]
+
+    def remove(self, subscription: Subscription, error: ReverbError) -> list[Action]:
+        """Leave ``subscription`` for good: waiters get ``error``; the server is told."""
+        if self._subscriptions.get(subscription.name) is subscription:
+            del self._subscriptions[subscription.name]
+        was_on_server = subscription.state in _ON_SERVER
+        subscription.apply(Trigger.LEFT)
+        actions: list[Action] = [Settled(subscription.name, error)]
+        session = self._session
+        if was_on_server and session is not None and session.phase is SessionPhase.OPEN:
+            actions.append(SendFrame(session.unsubscribe_frame(subscription.name)))
+        return actions
+
+    def fail(self, subscription: Subscription, error: ReverbError) -> list[Action]:
+        """Fail a pending subscription from outside the protocol (it timed out, say)."""
+        if subscription.state is not SubscriptionState.PENDING:
+            return []
+        return self._refuse(subscription, error)
+
+    # -- sockets ------------------------------------------------------------------------------------
+
+    def established(self, session: PusherSession) -> list[Action]:
+        """A socket is established: subscribe every registered channel on it, in order."""
+        self._session = session
+        actions: list[Action] = []
+        for subscription in self._subscriptions.values():
+            if subscription.state in _ON_SERVER:
+                subscription.apply(Trigger.SOCKET_LOST)
+            actions.append(self._start(subscription, session))
+        return actions
+
+    def lost(self) -> None:
+        """The socket is gone: nothing is on the server any more (refusals stay refused)."""
+        self._session = None
+        for subscription in self._subscriptions.values():
+            subscription.apply(Trigger.SOCKET_LOST)
+
+    def _start(self, subscription: Subscription, session: PusherSession) -> Authorize:
+        subscription.apply(Trigger.REQUESTED)
+        subscription.attempt = next(self._attempts)
+        assert session.socket_id is not None  # an established session always has one
+        return Authorize(subscription, session.socket_id, subscription.attempt)
+
+    # -- authorization results ----------------------------------------------------------------------
+
+    def authorized(
+        self, subscription: Subscription, attempt: int, payload: Mapping[str, Any]
+    ) -> list[Action]:
+        """The subscribe ``payload`` for ``attempt`` is ready: send it, if still wanted.
+
+        ``payload`` is what :meth:`Channel._subscribe` returned: ``auth`` and
+        ``channel_data`` where needed, ``channel_data`` sent byte for byte.
+        """
+        session = self._current(subscription, attempt)
+        if session is None:
+            return []
+        auth, channel_data = payload.get("auth"), payload.get("channel_data")
+        subscription.note_channel_data(channel_data)
+        return [SendFrame(session.subscribe_frame(subscription.name, auth, channel_data))]
+
+    def authorization_failed(
+        self, subscription: Subscription, attempt: int, error: ReverbError
+    ) -> list[Action]:
+        """The subscribe for ``attempt`` could not be prepared: the subscription fails."""
+        if self._current(subscription, attempt) is None:
+            return []
+        return self._refuse(subscription, error)
+
+    def _current(self, subscription: Subscription, attempt: int) -> PusherSession | None:
+        session = self._session
+        if (
+            session is None
+            or session.phase is not SessionPhase.OPEN
+            or subscription.attempt != attempt
+            or subscription.state is not SubscriptionState.PENDING
+            or self._subscriptions.get(subscription.name) is not subscription
+        ):
+            return None
+        return session
+
+    # -- received frames ----------------------------------------------------------------------------
+
+    def receive(self, event: SessionEvent) -> list[Action]:
+        """What a protocol event from the current socket means for the subscriptions."""
+        if isinstance(event, Event):
+            return [Deliver(event)]
+        if isinstance(event, SubscriptionSucceeded):
+            return self._confirmed(event)
+        if isinstance(event, SubscriptionFailed):
+            return self._refused(event)
+        if isinstance(event, MemberAdded | MemberRemoved):
+            return self._member_changed(event)
+        if isinstance(event, ServerError):
+            data = {"code": event.code, "message": event.message}
+            return [Deliver(Event("pusher:error", event.channel, data))]
+        if isinstance(event, Dropped):
+            return [event]
+        return []
+
+    def _confirmed(self, event: SubscriptionSucceeded) -> list[Action]:
+        subscription = self._subscriptions.get(event.channel)
+        if subscription is None or not subscription.accepts(Trigger.CONFIRMED):
+            return []
+        subscription.apply(Trigger.CONFIRMED, data=event.data)
+        data: Any = {}
+        if subscription.kind is ChannelKind.PRESENCE:
+            data = subscription.members.snapshot()
+        return [
+            Settled(subscription.name),
+            Deliver(Event("pusher:subscription_succeeded", subscription.name, data)),
+        ]
+
+    def _refused(self, event: SubscriptionFailed) -> list[Action]:
+        subscription = self._subscriptions.get(event.channel)
+        if subscription is None:
+            return []
+        if not subscription.accepts(Trigger.REFUSED):
+            return [Dropped(f"a refusal of {event.channel!r}, which is {subscription.state}")]
+        return self._refuse(subscription, to_exception(event))
+
+    def _refuse(self, subscription: Subscription, error: ReverbError) -> list[Action]:
+        subscription.apply(Trigger.REFUSED, error=error)
+        session = self._session
+        if session is not None:
+            session.forget(subscription.name)
+        data = {
+            "type": type(error).__name__,
+            "error": str(error),
+            "code": getattr(error, "code", None),
+        }
+        return [
+            Settled(subscription.name, error),
+            Deliver(Event("pusher:subscription_error", subscription.name, data)),
+        ]
+
+    def _member_changed(self, event: MemberAdded | MemberRemoved) -> list[Action]:
+        subscription = self._subscriptions.get(event.channel)
+        if (
+            subscription is None
+            or subscription.kind is not ChannelKind.PRESENCE
+            or subscription.state is not SubscriptionState.SUBSCRIBED
+        ):
+            return []
+        members = subscription.members
+        if isinstance(event, MemberAdded):
+            if not members.add(event.user_id, event.user_info):
+                return []
+            member = Member(event.user_id, event.user_info)
+            return [Deliver(Event("pusher:member_added", event.channel, member))]
+        removed = members.remove(event.user_id)
+        if removed is None:
+            return []
+        return [Deliver(Event("pusher:member_removed", event.channel, removed))]
+
+    # -- client events ------------------------------------------------------------------------------
+
+    def client_event_frame(
+        self, subscription: Subscription, event: str, data: Any, max_size: int
+    ) -> str:
+        """The frame of a client event (a whisper) on ``subscription``'s channel.
+
+        Raises:
+            ClientEventError: a bad event name or payload, a channel kind that takes no client
+                events, a channel not subscribed, or a frame over ``max_size`` bytes.
+        """
+        validate_client_event_name(event)
+        name = subscription.name
+        if not subscription.kind.accepts_client_events:
+            raise ClientEventError(
+                f"client events are only allowed on private and presence channels, not on "
+                f"{subscription.kind} channel {name!r}"
+            )
+        registered = self._subscriptions.get(name) is subscription
+        if not registered or subscription.state is not SubscriptionState.SUBSCRIBED:
+            raise ClientEventError(
+                f"cannot send {event!r}: not subscribed to {name!r} ({subscription.state})"
+            )
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping | list | tuple):
+            raise ClientEventError(
+                f"client event data must be a JSON object or array, not {type(data).__name__}"
+            )
+        session = self._session
+        if session is None:
+            raise ClientEventError(f"cannot send {event!r}: not connected")
+        try:
+            frame = session.client_event_frame(name, event, data)
+        except (TypeError, ValueError) as exc:
+            raise ClientEventError(f"client event data is not JSON-serializable: {exc}") from None
+        try:
+            size = len(frame.encode())
+        except UnicodeEncodeError:
+            raise ClientEventError(
+                "client event data holds text that is not valid Unicode (a lone surrogate)"
+            ) from None
+        if size > max_size:
+            raise ClientEventError(
+                f"client event frame is {size} bytes; max_message_size is {max_size}"
+            )
+        return frame
