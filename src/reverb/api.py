@@ -22,25 +22,11 @@ from typing import Any
 import httpx
 
 from .config import ReverbConfig
-from .exceptions import ConfigurationError, ReverbError
+from .exceptions import ApiError, ConfigurationError, ReverbError
 from .protocol.signing import signed_api_query
 from .redaction import HiddenSignaturesFilter
 
 __all__ = ["ApiClient", "ApiError"]
-
-
-class ApiError(ReverbError):
-    """The HTTP API answered with an error.
-
-    Attributes:
-        status: the HTTP status.
-        body: the response text (servers never echo secrets in it).
-    """
-
-    def __init__(self, message: str, *, status: int, body: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
 
 
 _FILTER = HiddenSignaturesFilter()

@@ -11,7 +11,11 @@
     ├── SubscriptionError                      the server refused a subscription, or it timed out
     ├── ClientEventError                       a client event that may not be sent (name, channel,
     │                                          not subscribed, too large)
-    └── ProtocolError                          the server sent something that is not protocol 7
+    ├── ProtocolError                          the server sent something that is not protocol 7
+    ├── ApiError                               the HTTP API (``reverb.api``) answered with an error
+    └── DemoFailed (reverb.demo)               a step of ``reverb demo`` did not happen in time
+
+:class:`ReverbError` itself is raised when the HTTP API cannot be reached.
 
 Messages never contain the application secret, signatures or tokens.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 import builtins
 
 __all__ = [
+    "ApiError",
     "AuthenticationError",
     "ClientEventError",
     "ConfigurationError",
@@ -93,3 +98,17 @@ class ClientEventError(ReverbError):
 
 class ProtocolError(ReverbError):
     """The server sent a message that does not follow the Pusher protocol."""
+
+
+class ApiError(ReverbError):
+    """The HTTP API answered with an error.
+
+    Attributes:
+        status: the HTTP status.
+        body: the response text (servers never echo secrets in it).
+    """
+
+    def __init__(self, message: str, *, status: int, body: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
