@@ -12,30 +12,47 @@ Quick start::
             print(event.data)
 
         await client.listen()
+
+The names below are imported on first use (PEP 562), so that importing the sans-I/O core
+(``reverb.protocol``, ``reverb.messages``, ``reverb.exceptions``) loads neither asyncio nor
+any third-party package.
 """
 
+import importlib as _importlib
+import typing as _typing
+
 from ._version import __version__
-from .auth import Authenticator, Authorization, ChannelAuthenticator
-from .channels import Channel, PresenceChannel, PrivateChannel, PublicChannel, SubscriptionState
-from .client import ClientStats, ReverbClient
-from .config import ReverbConfig
-from .connection import Connection
-from .dispatch import Binding, Handler
-from .exceptions import (
-    AuthenticationError,
-    ClientEventError,
-    ConfigurationError,
-    ConnectionError,
-    ProtocolError,
-    ReverbError,
-    SubscriptionError,
-)
-from .messages import Event, Message
-from .protocol.presence import Member, Members
-from .protocol.state import ConnectionState
-from .transport import Transport, TransportOptions
+
+if _typing.TYPE_CHECKING:
+    from .auth import Authenticator, Authorization, ChannelAuthenticator
+    from .channels import (
+        Channel,
+        PresenceChannel,
+        PrivateChannel,
+        PublicChannel,
+        SubscriptionState,
+    )
+    from .client import ClientStats, ReverbClient
+    from .config import ReverbConfig
+    from .connection import Connection
+    from .dispatch import Binding, Handler
+    from .exceptions import (
+        ApiError,
+        AuthenticationError,
+        ClientEventError,
+        ConfigurationError,
+        ConnectionError,
+        ProtocolError,
+        ReverbError,
+        SubscriptionError,
+    )
+    from .messages import Event, Message
+    from .protocol.presence import Member, Members
+    from .protocol.state import ConnectionState
+    from .transport import Transport, TransportOptions
 
 __all__ = [
+    "ApiError",
     "AuthenticationError",
     "Authenticator",
     "Authorization",
@@ -66,3 +83,54 @@ __all__ = [
     "TransportOptions",
     "__version__",
 ]
+
+# Where each public name is defined, relative to this package; keep in step with the
+# TYPE_CHECKING imports above (tests/test_exports.py checks that they agree).
+_LAZY: dict[str, str] = {
+    "ApiError": ".exceptions",
+    "AuthenticationError": ".exceptions",
+    "Authenticator": ".auth",
+    "Authorization": ".auth",
+    "Binding": ".dispatch",
+    "Channel": ".channels",
+    "ChannelAuthenticator": ".auth",
+    "ClientEventError": ".exceptions",
+    "ClientStats": ".client",
+    "ConfigurationError": ".exceptions",
+    "Connection": ".connection",
+    "ConnectionError": ".exceptions",
+    "ConnectionState": ".protocol.state",
+    "Event": ".messages",
+    "Handler": ".dispatch",
+    "Member": ".protocol.presence",
+    "Members": ".protocol.presence",
+    "Message": ".messages",
+    "PresenceChannel": ".channels",
+    "PrivateChannel": ".channels",
+    "ProtocolError": ".exceptions",
+    "PublicChannel": ".channels",
+    "ReverbClient": ".client",
+    "ReverbConfig": ".config",
+    "ReverbError": ".exceptions",
+    "SubscriptionError": ".exceptions",
+    "SubscriptionState": ".channels",
+    "Transport": ".transport",
+    "TransportOptions": ".transport",
+}
+
+
+if not _typing.TYPE_CHECKING:  # type checkers see the imports above, and flag unknown names
+
+    def __getattr__(name: str) -> object:
+        """Import a public name from its module on first use, then keep it here."""
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(_importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    """The module's attributes, including the public names not imported yet."""
+    return sorted({*globals(), *__all__})
