@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from reverb import Binding, Event
-from reverb.dispatch import HandlerRegistry, call_handler
+from reverb.dispatch import HandlerRegistry, run_handlers
 
 EVENT = Event("OrderShipped", "orders", {"id": 1})
 
@@ -258,26 +258,26 @@ def test_bad_event_name_raises_type_error(registry: HandlerRegistry, event: obje
     assert len(registry) == 0
 
 
-# -- call_handler ---------------------------------------------------------------------------------
+# -- run_handlers ---------------------------------------------------------------------------------
 
 
-async def test_call_handler_runs_a_sync_handler() -> None:
+async def test_run_handlers_runs_a_sync_handler() -> None:
     seen: list[Event] = []
 
     def handler(event: Event) -> None:
         seen.append(event)
 
-    assert await call_handler(handler, EVENT) is True
+    assert await run_handlers((handler,), EVENT) == 0
     assert seen == [EVENT]
 
 
-async def test_call_handler_awaits_an_async_handler() -> None:
+async def test_run_handlers_awaits_an_async_handler() -> None:
     seen: list[Event] = []
 
     async def handler(event: Event) -> None:
         seen.append(event)
 
-    assert await call_handler(handler, EVENT) is True
+    assert await run_handlers((handler,), EVENT) == 0
     assert seen == [EVENT]
 
 
@@ -290,11 +290,11 @@ async def _async_broken(event: Event) -> None:
 
 
 @pytest.mark.parametrize("handler", [_sync_broken, _async_broken])
-async def test_call_handler_logs_and_swallows_exceptions(
+async def test_run_handlers_logs_and_swallows_exceptions(
     caplog: pytest.LogCaptureFixture, handler: Callable[[Event], object]
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="reverb.dispatch"):
-        assert await call_handler(handler, EVENT) is False  # type: ignore[arg-type]
+        assert await run_handlers((handler,), EVENT) == 1  # type: ignore[arg-type]
     records = [record for record in caplog.records if record.name == "reverb.dispatch"]
     assert len(records) == 1
     assert records[0].levelno == logging.ERROR
@@ -304,15 +304,15 @@ async def test_call_handler_logs_and_swallows_exceptions(
     assert "KeyError" in caplog.text
 
 
-async def test_call_handler_logs_nothing_on_success(caplog: pytest.LogCaptureFixture) -> None:
+async def test_run_handlers_logs_nothing_on_success(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="reverb.dispatch"):
-        assert await call_handler(lambda event: None, EVENT) is True
+        assert await run_handlers((lambda event: None,), EVENT) == 0
     assert [r for r in caplog.records if r.name == "reverb.dispatch"] == []
 
 
-async def test_call_handler_does_not_swallow_base_exceptions() -> None:
+async def test_run_handlers_does_not_swallow_base_exceptions() -> None:
     def handler(event: Event) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        await call_handler(handler, EVENT)
+        await run_handlers((handler,), EVENT)

@@ -28,6 +28,7 @@ __all__ = [
     "Authorization",
     "ChannelAuthenticator",
     "authorize",
+    "local_authenticator",
 ]
 
 
@@ -116,6 +117,21 @@ class Authenticator:
         if channel_data is not None:
             result["channel_data"] = channel_data
         return result
+
+
+def local_authenticator(app_key: str, app_secret: str | None, channel_name: str) -> Authenticator:
+    """The default authenticator: local signing with the app secret.
+
+    Raises:
+        AuthenticationError: there is no secret to sign ``channel_name`` with.
+    """
+    if app_secret is None:
+        raise AuthenticationError(
+            f"{channel_name!r} needs authorization: set REVERB_APP_SECRET (or "
+            "app_secret=) to sign locally, or pass authenticator=",
+            channel=channel_name,
+        )
+    return Authenticator(app_key, app_secret)
 
 
 async def authorize(

@@ -1,7 +1,9 @@
-"""Channels: what a subscription is, and the handlers bound to it.
+"""Channels: handles on subscriptions, with the handlers bound to them.
 
 A channel object is a durable *intent*: it survives reconnects, and the client subscribes it
-again, with fresh authorization, on every new socket. Its handlers stay bound throughout.
+again, with fresh authorization, on every new socket. Its handlers stay bound throughout. Its
+state is not kept here: it lives in the core's
+:class:`~reverb.protocol.subscriptions.Subscription` record, which the handle reads.
 
 ::
 
@@ -13,47 +15,54 @@ again, with fresh authorization, on every new socket. Its handlers stay bound th
 Custom channel types subclass one of these and override :meth:`Channel._subscribe` (what to
 send to subscribe) and/or :meth:`Channel._handle_event` (what to do with a received event),
 then are passed to ``client.subscribe(channel_object)``.
+
+A channel talks to its client only through :class:`ChannelHost`, defined here, so this module
+never imports the client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import replace
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from .auth import Authorization
-from .dispatch import Bindable, HandlerRegistry, run_handlers
+from .dispatch import Bindable, ClientStats, HandlerRegistry, run_handlers
 from .exceptions import ReverbError
 from .messages import Event
 from .protocol.names import ChannelKind
 from .protocol.presence import Member, Members
-
-if TYPE_CHECKING:
-    from .client import ReverbClient
+from .protocol.subscriptions import Subscription, SubscriptionState, Trigger
 
 __all__ = [
     "Channel",
+    "ChannelHost",
     "PresenceChannel",
     "PrivateChannel",
     "PublicChannel",
     "SubscriptionState",
 ]
 
-logger = logging.getLogger("reverb.channels")
 
+class ChannelHost(Protocol):
+    """What a channel needs of the client that owns it."""
 
-class SubscriptionState(StrEnum):
-    """Where a channel's subscription stands on the current connection."""
+    @property
+    def stats(self) -> ClientStats:
+        """Where handler failures are counted."""
+        ...
 
-    UNSUBSCRIBED = "unsubscribed"
-    PENDING = "pending"
-    SUBSCRIBED = "subscribed"
-    FAILED = "failed"
+    async def _authorize(
+        self, socket_id: str, channel_name: str, user_data: Mapping[str, Any] | None
+    ) -> Authorization:
+        """Authorize ``socket_id`` for ``channel_name`` with the client's authenticator."""
+        ...
+
+    async def _trigger(self, channel: Channel, event: str, data: Any) -> None:
+        """Send a client event on ``channel``."""
+        ...
 
 
 class Channel(Bindable, ABC):
@@ -67,12 +76,10 @@ class Channel(Bindable, ABC):
 
     kind: ClassVar[ChannelKind] = ChannelKind.PUBLIC
 
-    def __init__(self, name: str, client: ReverbClient) -> None:
+    def __init__(self, name: str, client: ChannelHost) -> None:
         self.name = name
         self.client = client
-        self.state = SubscriptionState.UNSUBSCRIBED
-        self.error: ReverbError | None = None
-        """Why the last subscription attempt failed, if it did."""
+        self._subscription = Subscription(name, kind=type(self).kind)
         self._handlers = HandlerRegistry()
         self._waiters: list[asyncio.Future[None]] = []
 
@@ -80,9 +87,19 @@ class Channel(Bindable, ABC):
         return f"<{type(self).__name__} {self.name!r} {self.state}>"
 
     @property
+    def state(self) -> SubscriptionState:
+        """Where the subscription stands on the current connection."""
+        return self._subscription.state
+
+    @property
+    def error(self) -> ReverbError | None:
+        """Why the last subscription attempt failed, if it did."""
+        return self._subscription.error
+
+    @property
     def subscribed(self) -> bool:
         """Whether the server confirmed the subscription on the current connection."""
-        return self.state is SubscriptionState.SUBSCRIBED
+        return self._subscription.state is SubscriptionState.SUBSCRIBED
 
     # -- client events ---------------------------------------------------------------------------
 
@@ -123,42 +140,18 @@ class Channel(Bindable, ABC):
         if handlers:
             self.client.stats.handler_errors += await run_handlers(handlers, event)
 
-    # -- bookkeeping, driven by the client ------------------------------------------------------
+    # -- settlement: the client wakes whoever waits -----------------------------------------------
 
     def _wait_subscribed(self) -> asyncio.Future[None]:
-        if self.state is SubscriptionState.SUBSCRIBED:
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            done.set_result(None)
-            return done
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        if self.state is SubscriptionState.SUBSCRIBED:
+            waiter.set_result(None)
+        else:
+            self._waiters.append(waiter)
         return waiter
 
-    def _set_pending(self) -> None:
-        self.state = SubscriptionState.PENDING
-
-    def _set_subscribed(self, data: Any) -> None:
-        self.state = SubscriptionState.SUBSCRIBED
-        self.error = None
-        self._release_waiters(None)
-
-    def _set_failed(self, error: ReverbError) -> None:
-        self.state = SubscriptionState.FAILED
-        self.error = error
-        self._release_waiters(error)
-
-    def _set_unsubscribed(self) -> None:
-        """The socket is gone; the channel waits to be subscribed again."""
-        if self.state is not SubscriptionState.FAILED:
-            self.state = SubscriptionState.UNSUBSCRIBED
-
-    def _detach(self, error: ReverbError) -> None:
-        """Unsubscribed for good: fail anyone still waiting and drop the handlers."""
-        self.state = SubscriptionState.UNSUBSCRIBED
-        self._release_waiters(error)
-        self._handlers.clear()
-
     def _release_waiters(self, error: ReverbError | None) -> None:
+        """The subscription settled: confirmed (``None``) or failed with ``error``."""
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if waiter.done():
@@ -167,6 +160,35 @@ class Channel(Bindable, ABC):
                 waiter.set_result(None)
             else:
                 waiter.set_exception(error)
+
+    def _detach(self, error: ReverbError) -> None:
+        """Unsubscribed for good: fail anyone still waiting and drop the handlers."""
+        if self.state is not SubscriptionState.UNSUBSCRIBED:
+            self._subscription.apply(Trigger.LEFT)
+        self._release_waiters(error)
+        self._handlers.clear()
+
+    # -- the record driven by hand, for channels used without a client ---------------------------
+    # The client never calls these: it drives the record through the core's ClientProtocol.
+
+    def _set_pending(self) -> None:
+        if self.state is not SubscriptionState.PENDING:
+            self._subscription.apply(Trigger.SOCKET_LOST)
+            self._subscription.apply(Trigger.REQUESTED)
+
+    def _set_subscribed(self, data: Any) -> None:
+        if self.state is not SubscriptionState.SUBSCRIBED:
+            self._set_pending()
+        self._subscription.apply(Trigger.CONFIRMED, data=data)
+        self._release_waiters(None)
+
+    def _set_failed(self, error: ReverbError) -> None:
+        self._set_pending()
+        self._subscription.apply(Trigger.REFUSED, error=error)
+        self._release_waiters(error)
+
+    def _set_unsubscribed(self) -> None:
+        self._subscription.apply(Trigger.SOCKET_LOST)
 
 
 class PublicChannel(Channel):
@@ -211,26 +233,32 @@ class PresenceChannel(PrivateChannel):
     def __init__(
         self,
         name: str,
-        client: ReverbClient,
+        client: ChannelHost,
         user_data: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(name, client)
-        self.user_data = dict(user_data) if user_data is not None else None
-        self._members = Members()
-        self._my_id: str | None = None
+        self._subscription.user_data = dict(user_data) if user_data is not None else None
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r} {self.state} members={len(self._members)}>"
+        return f"<{type(self).__name__} {self.name!r} {self.state} members={len(self.members)}>"
+
+    @property
+    def user_data(self) -> dict[str, Any] | None:
+        """The member this client joins as, as given."""
+        return self._subscription.user_data
 
     @property
     def members(self) -> Members:
-        """``user_id -> user_info`` of everyone on the channel, this client included."""
-        return self._members
+        """``user_id -> user_info`` of everyone on the channel, this client included.
+
+        A live, read-only view: the core updates it as members come and go.
+        """
+        return self._subscription.members
 
     @property
     def me(self) -> Member | None:
         """This client's own member, once subscribed."""
-        return self._members.me
+        return self._subscription.members.me
 
     async def _subscribe(self, socket_id: str) -> Mapping[str, str]:
         authorization = await self._authorize(socket_id, self.user_data)
@@ -238,22 +266,5 @@ class PresenceChannel(PrivateChannel):
         channel_data = authorization.get("channel_data")
         if channel_data is not None:
             data["channel_data"] = channel_data
-            self._my_id = _user_id_of(channel_data)
+            self._subscription.note_channel_data(channel_data)
         return data
-
-    def _set_subscribed(self, data: Any) -> None:
-        self._members.reset(data, self._my_id)
-        super()._set_subscribed(data)
-
-    def _set_unsubscribed(self) -> None:
-        self._members.clear()
-        super()._set_unsubscribed()
-
-
-def _user_id_of(channel_data: str) -> str | None:
-    try:
-        user_id = json.loads(channel_data).get("user_id")
-    except (ValueError, AttributeError, RecursionError):
-        logger.warning("presence channel_data is not a JSON object; 'me' stays unknown")
-        return None
-    return None if user_id is None else str(user_id)

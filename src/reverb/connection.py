@@ -273,9 +273,7 @@ class Connection:
                 return
             if isinstance(decision, RetryAfter):
                 self._set_state(ConnectionState.UNAVAILABLE)
-                logger.info(
-                    "reconnecting in %.2f s (attempt %d)", decision.delay, decision.attempt
-                )
+                logger.info("reconnecting in %.2f s (attempt %d)", decision.delay, decision.attempt)
                 await asyncio.sleep(decision.delay)
 
     def _fail(self, error: ConnectionError) -> None:
@@ -302,7 +300,7 @@ class Connection:
                 while True:
                     event = link.receive(await transport.recv(), now())
                     if event.__class__ is SendFrame:
-                        await transport.send(event.text)  # type: ignore[union-attr]
+                        await transport.send(event.text)
                     elif isinstance(event, Established):
                         return transport, link
                     elif isinstance(event, HandshakeFailed):
@@ -332,7 +330,9 @@ class Connection:
             self._on_established(session)
         except Exception:
             logger.exception("connection-established listener raised")
-        keepalive_task = loop.create_task(self._keep_alive(transport, link), name="reverb-keepalive")
+        keepalive_task = loop.create_task(
+            self._keep_alive(transport, link), name="reverb-keepalive"
+        )
         try:
             return link.close_code(await self._read(transport, link))
         finally:
@@ -358,7 +358,7 @@ class Connection:
                 continue
             if event.__class__ is SendFrame:
                 with contextlib.suppress(TransportClosed):
-                    await transport.send(event.text)  # type: ignore[union-attr]
+                    await transport.send(event.text)
                 continue
             try:
                 on_event(event)  # type: ignore[arg-type]

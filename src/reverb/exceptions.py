@@ -13,6 +13,11 @@
     │                                          not subscribed, too large)
     ├── ProtocolError                          the server sent something that is not protocol 7
     ├── ApiError                               the HTTP API (``reverb.api``) answered with an error
+    ├── TransportClosed (reverb.transport)     raised by transports when the websocket is closed;
+    │                                          the client turns it into ConnectionError or a
+    │                                          reconnect, so only custom transports meet it
+    ├── InvalidTransition (reverb.protocol.state, also RuntimeError)
+    │                                          a state table lacks an entry: a bug in python-reverb
     └── DemoFailed (reverb.demo)               a step of ``reverb demo`` did not happen in time
 
 :class:`ReverbError` itself is raised when the HTTP API cannot be reached.

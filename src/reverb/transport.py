@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.protocol import State
 
 from ._version import __version__
-from .exceptions import ConnectionError
+from .exceptions import ConnectionError, ReverbError
 from .redaction import RedactingLogger
 
 __all__ = [
@@ -36,8 +36,12 @@ __all__ = [
 _WEBSOCKETS_LOGGER = RedactingLogger(logging.getLogger("websockets.client"))
 
 
-class TransportClosed(Exception):
-    """The websocket is closed; ``code`` is the close code received, ``None`` if none was."""
+class TransportClosed(ReverbError):
+    """The websocket is closed; ``code`` is the close code received, ``None`` if none was.
+
+    Transports raise it from ``send`` and ``recv``; the client turns it into a
+    :class:`~reverb.exceptions.ConnectionError` (or a reconnect) and never lets it out.
+    """
 
     def __init__(self, code: int | None, reason: str = "") -> None:
         super().__init__(f"websocket closed ({code if code is not None else 'no close frame'})")

@@ -14,11 +14,11 @@ from ..exceptions import ConnectionError, ReverbError, SubscriptionError
 from .session import HandshakeFailed, SubscriptionFailed
 
 __all__ = [
+    "AttemptsExhausted",
     "ClosedBeforeEstablished",
     "ConnectTimedOut",
     "ConnectionFailure",
     "Failure",
-    "AttemptsExhausted",
     "HandshakeTimedOut",
     "SendFailed",
     "SocketLost",
@@ -132,8 +132,7 @@ def to_exception(failure: Failure) -> ReverbError:
             return ConnectionError(f"connection lost ({describe_code(code)})", code=code)
         case ClosedBeforeEstablished(code=code):
             return ConnectionError(
-                "websocket closed before the connection was established "
-                f"({describe_code(code)})",
+                f"websocket closed before the connection was established ({describe_code(code)})",
                 code=code,
             )
         case HandshakeTimedOut(seconds=seconds):

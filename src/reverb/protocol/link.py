@@ -52,7 +52,7 @@ class Link:
         if event.__class__ is PingReceived:
             return _PONG
         if event.__class__ is Established:
-            server = event.activity_timeout or math.inf  # type: ignore[union-attr]
+            server = event.activity_timeout or math.inf
             interval = min(self._activity_timeout, server)
             self.keepalive = Keepalive(interval, self._pong_timeout, now)
         return event

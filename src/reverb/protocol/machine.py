@@ -59,7 +59,7 @@ class ClientProtocol:
     def __repr__(self) -> str:
         return f"<ClientProtocol socket_id={self.socket_id!r} subscriptions={len(self)}>"
 
-    # -- the registry -------------------------------------------------------------------------
+    # -- the registry --------------------------------------------------------------------------
 
     def __len__(self) -> int:
         return len(self._subscriptions)
@@ -77,7 +77,7 @@ class ClientProtocol:
         session = self._session
         return session.socket_id if session is not None else None
 
-    # -- the user's intents ---------------------------------------------------------------------
+    # -- the user's intents --------------------------------------------------------------------
 
     def add(self, subscription: Subscription) -> list[Action]:
         """Register ``subscription`` and subscribe it now if a socket is established.
@@ -103,17 +103,16 @@ class ClientProtocol:
             return []
         return [self._start(subscription, session)]
 
-    def remove(self, subscription: Subscription, error: ReverbError) -> list[Action]:
-        """Leave ``subscription`` for good: waiters get ``error``; the server is told."""
+    def remove(self, subscription: Subscription) -> list[Action]:
+        """Leave ``subscription`` for good and tell the server; the caller wakes its waiters."""
         if self._subscriptions.get(subscription.name) is subscription:
             del self._subscriptions[subscription.name]
         was_on_server = subscription.state in _ON_SERVER
         subscription.apply(Trigger.LEFT)
-        actions: list[Action] = [Settled(subscription.name, error)]
         session = self._session
         if was_on_server and session is not None and session.phase is SessionPhase.OPEN:
-            actions.append(SendFrame(session.unsubscribe_frame(subscription.name)))
-        return actions
+            return [SendFrame(session.unsubscribe_frame(subscription.name))]
+        return []
 
     def fail(self, subscription: Subscription, error: ReverbError) -> list[Action]:
         """Fail a pending subscription from outside the protocol (it timed out, say)."""
@@ -121,7 +120,7 @@ class ClientProtocol:
             return []
         return self._refuse(subscription, error)
 
-    # -- sockets ------------------------------------------------------------------------------------
+    # -- sockets -------------------------------------------------------------------------------
 
     def established(self, session: PusherSession) -> list[Action]:
         """A socket is established: subscribe every registered channel on it, in order."""
@@ -145,7 +144,7 @@ class ClientProtocol:
         assert session.socket_id is not None  # an established session always has one
         return Authorize(subscription, session.socket_id, subscription.attempt)
 
-    # -- authorization results ----------------------------------------------------------------------
+    # -- authorization results -----------------------------------------------------------------
 
     def authorized(
         self, subscription: Subscription, attempt: int, payload: Mapping[str, Any]
@@ -182,7 +181,7 @@ class ClientProtocol:
             return None
         return session
 
-    # -- received frames ----------------------------------------------------------------------------
+    # -- received frames -----------------------------------------------------------------------
 
     def receive(self, event: SessionEvent) -> list[Action]:
         """What a protocol event from the current socket means for the subscriptions."""
@@ -256,7 +255,7 @@ class ClientProtocol:
             return []
         return [Deliver(Event("pusher:member_removed", event.channel, removed))]
 
-    # -- client events ------------------------------------------------------------------------------
+    # -- client events -------------------------------------------------------------------------
 
     def client_event_frame(
         self, subscription: Subscription, event: str, data: Any, max_size: int

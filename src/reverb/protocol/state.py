@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from ..exceptions import ReverbError
+
 __all__ = ["ConnectionState", "InvalidTransition", "allowed_transitions", "check_transition"]
 
 
@@ -47,8 +49,10 @@ _TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
 }
 
 
-class InvalidTransition(RuntimeError):
-    """A state change the table does not allow: a bug in python-reverb, not in the caller."""
+class InvalidTransition(ReverbError, RuntimeError):
+    """A state change a table does not allow (connection or subscription states): a bug in
+    python-reverb, not in the caller.
+    """
 
 
 def check_transition(current: ConnectionState, new: ConnectionState) -> ConnectionState:

@@ -31,6 +31,7 @@ from typing import Any
 from ..exceptions import ReverbError
 from .names import ChannelKind, channel_kind
 from .presence import Members
+from .state import InvalidTransition
 
 __all__ = [
     "InvalidTransition",
@@ -69,10 +70,6 @@ class Trigger(Enum):
     """Unsubscribed for good."""
 
 
-class InvalidTransition(ReverbError, RuntimeError):
-    """A transition the table does not allow: a bug in python-reverb, not in the caller."""
-
-
 _S = SubscriptionState
 _T = Trigger
 
@@ -102,6 +99,7 @@ class Subscription:
         name: the channel name.
         user_data: for presence channels, this client's member as signed by the local
             authenticator.
+        kind: the channel's kind, when its class says otherwise than its name's prefix.
 
     Attributes:
         name: the channel name.
@@ -109,15 +107,22 @@ class Subscription:
         user_data: the presence member this client joins as, if any.
         state: where it stands; changed only through :meth:`apply`.
         error: why it last failed, if it did (cleared on confirmation).
-        attempt: which authorization is current; results of older ones are stale.
+        attempt: which authorization is current (set by the registry); results of older
+            ones are stale.
         members: the presence members (empty for other kinds).
     """
 
     __slots__ = ("attempt", "error", "kind", "members", "name", "state", "user_data")
 
-    def __init__(self, name: str, user_data: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        user_data: Mapping[str, Any] | None = None,
+        *,
+        kind: ChannelKind | None = None,
+    ) -> None:
         self.name = name
-        self.kind = channel_kind(name)
+        self.kind = channel_kind(name) if kind is None else kind
         self.user_data = dict(user_data) if user_data is not None else None
         self.state = SubscriptionState.UNSUBSCRIBED
         self.error: ReverbError | None = None
@@ -147,9 +152,7 @@ class Subscription:
             raise InvalidTransition(
                 f"subscription {self.name!r} cannot take {trigger.value!r} while {self.state}"
             )
-        if trigger is Trigger.REQUESTED:
-            self.attempt += 1
-        elif trigger is Trigger.CONFIRMED:
+        if trigger is Trigger.CONFIRMED:
             self.error = None
             if self.kind is ChannelKind.PRESENCE:
                 self.members.reset(data, self.members.me_id)

@@ -1,0 +1,172 @@
+"""Carrying out what the core decides about subscriptions.
+
+:class:`Subscriber` sits between the connection's read loop and the core's
+:class:`~reverb.protocol.machine.ClientProtocol`. It feeds the core what happened and executes
+the actions it returns, deciding nothing itself:
+
+* ``Authorize``: call each channel's ``_subscribe(socket_id)`` (which asks the authenticator),
+  many channels at once but at most :data:`AUTHORIZATION_CONCURRENCY`, and hand the results
+  back to the core in the order they were asked for, so subscribes go out in registration order;
+* ``SendFrame``: send it;
+* ``Settled``: wake whoever waits in ``subscribe()``;
+* ``Deliver``: queue the event for the dispatcher;
+* ``Dropped``: count and log it.
+
+The read path (:meth:`Subscriber.on_event`) never awaits: channel events go straight to the
+dispatcher's queue, everything else through the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from .channels import Channel
+from .dispatch import ClientStats, Dispatcher
+from .exceptions import ConnectionError, ReverbError, SubscriptionError
+from .messages import Event
+from .protocol.actions import Action, Authorize, Deliver, Dropped, SendFrame, Settled
+from .protocol.machine import ClientProtocol
+from .protocol.session import PusherSession, SessionEvent
+
+__all__ = ["AUTHORIZATION_CONCURRENCY", "Subscriber"]
+
+logger = logging.getLogger("reverb.client")
+
+AUTHORIZATION_CONCURRENCY = 16
+"""How many channels are authorized at once after a reconnect."""
+
+
+class Subscriber:
+    """Executes the core's subscription actions for one client.
+
+    Args:
+        core: the subscriptions and their state.
+        channels: the channel objects by name (the handles of the core's records).
+        dispatcher: where events for handlers go.
+        stats: the client's counters.
+        send: sends a frame on the current socket (raises ``ConnectionError`` without one).
+    """
+
+    __slots__ = ("_background", "_channels", "_core", "_dispatcher", "_send", "_stats")
+
+    def __init__(
+        self,
+        core: ClientProtocol,
+        channels: Mapping[str, Channel],
+        dispatcher: Dispatcher,
+        stats: ClientStats,
+        send: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self._core = core
+        self._channels = channels
+        self._dispatcher = dispatcher
+        self._stats = stats
+        self._send = send
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- what happened -------------------------------------------------------------------------
+
+    def on_event(self, event: SessionEvent) -> None:
+        """A protocol event from the read loop (never awaits)."""
+        if event.__class__ is Event:
+            self._dispatcher.put(event)
+        else:
+            self.apply(self._core.receive(event))
+
+    def on_established(self, session: PusherSession) -> None:
+        """A socket is established: every channel is subscribed again on it."""
+        self.apply(self._core.established(session))
+
+    def on_lost(self) -> None:
+        """The socket is gone."""
+        self._core.lost()
+
+    def cancel(self) -> None:
+        """Stop the authorizations in flight (the client is disconnecting)."""
+        for task in list(self._background):
+            task.cancel()
+
+    # -- executing -----------------------------------------------------------------------------
+
+    def apply(self, actions: list[Action]) -> list[str]:
+        """Carry out ``actions``; return the frames among them, for the caller to send."""
+        frames: list[str] = []
+        requests: list[Authorize] = []
+        for action in actions:
+            if isinstance(action, Deliver):
+                event = action.event
+                if event.name == "pusher:error":
+                    logger.warning("server error %s: %s", event.data["code"], event.data["message"])
+                self._dispatcher.put(event)
+            elif isinstance(action, Settled):
+                self._settle(action)
+            elif isinstance(action, Authorize):
+                requests.append(action)
+            elif isinstance(action, SendFrame):
+                frames.append(action.text)
+            elif isinstance(action, Dropped):
+                self._stats.frames_dropped += 1
+                logger.warning("dropped a frame: %s", action.reason)
+        if requests:
+            task = asyncio.ensure_future(self._authorize(requests))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return frames
+
+    def _settle(self, settled: Settled) -> None:
+        if settled.error is None:
+            logger.info("subscribed to %s", settled.channel)
+        else:
+            self._stats.subscription_errors += 1
+            logger.error("%s", settled.error)
+        channel = self._channels.get(settled.channel)
+        if channel is not None:
+            channel._release_waiters(settled.error)
+
+    async def _authorize(self, requests: list[Authorize]) -> None:
+        limit = asyncio.Semaphore(AUTHORIZATION_CONCURRENCY)
+        prepared = [asyncio.ensure_future(self._prepare(request, limit)) for request in requests]
+        try:
+            for request, preparing in zip(requests, prepared, strict=True):
+                for frame in self.apply(await self._outcome(request, preparing)):
+                    if logger.isEnabledFor(logging.DEBUG):
+                        logger.debug("> pusher:subscribe %s", request.subscription.name)
+                    await self._send(frame)
+        except ConnectionError:
+            pass  # the socket is gone; the next one subscribes everything again
+        finally:
+            for preparing in prepared:
+                if not preparing.done():
+                    preparing.cancel()
+                elif not preparing.cancelled():
+                    preparing.exception()  # retrieved: results after a lost socket are moot
+
+    async def _prepare(
+        self, request: Authorize, limit: asyncio.Semaphore
+    ) -> Mapping[str, str] | None:
+        channel = self._channels.get(request.subscription.name)
+        if channel is None or channel._subscription is not request.subscription:
+            return None
+        async with limit:
+            return await channel._subscribe(request.socket_id)
+
+    async def _outcome(
+        self, request: Authorize, preparing: asyncio.Future[Mapping[str, str] | None]
+    ) -> list[Action]:
+        subscription, attempt = request.subscription, request.attempt
+        try:
+            payload = await preparing
+        except ReverbError as exc:
+            return self._core.authorization_failed(subscription, attempt, exc)
+        except Exception as exc:
+            logger.exception("subscribing %r raised", subscription.name)
+            error = SubscriptionError(
+                f"could not build the subscription of {subscription.name!r}: {type(exc).__name__}",
+                channel=subscription.name,
+            )
+            return self._core.authorization_failed(subscription, attempt, error)
+        if payload is None:
+            return []
+        return self._core.authorized(subscription, attempt, payload)
