@@ -55,8 +55,8 @@ class Members(Mapping[str, Any]):
 
     @property
     def me(self) -> Member | None:
-        """This client's own member, once subscribed."""
-        if self._me_id is None:
+        """This client's own member, while subscribed (``None`` while disconnected)."""
+        if self._me_id is None or self._me_id not in self._by_id:
             return None
         return Member(self._me_id, self._by_id.get(self._me_id))
 

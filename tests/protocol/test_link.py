@@ -1,0 +1,78 @@
+"""Link: one socket's session, keepalive and the meaning of its end, with a fake clock."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from reverb.protocol.actions import SendFrame
+from reverb.protocol.keepalive import PONG_TIMEOUT_CODE, KeepaliveAction
+from reverb.protocol.link import Link
+from reverb.protocol.session import Established, SessionPhase
+
+
+def established(activity_timeout: int = 30) -> str:
+    data = json.dumps({"socket_id": "1.2", "activity_timeout": activity_timeout})
+    return json.dumps({"event": "pusher:connection_established", "data": data})
+
+
+@pytest.fixture
+def link() -> Link:
+    opened = Link(activity_timeout=120, pong_timeout=10)
+    assert isinstance(opened.receive(established(), 100.0), Established)
+    return opened
+
+
+def test_a_ping_is_answered_with_a_pong_during_the_handshake_and_after() -> None:
+    link = Link(120, 10)
+    reply = link.receive('{"event":"pusher:ping"}', 0.0)
+    assert isinstance(reply, SendFrame)
+    assert json.loads(reply.text) == {"event": "pusher:pong", "data": {}}
+    link.receive(established(), 1.0)
+    assert link.receive('{"event":"pusher:ping","data":{}}', 2.0) == reply
+
+
+def test_no_keepalive_before_the_connection_is_established() -> None:
+    link = Link(120, 10)
+    assert link.wake_at(0.0) == math.inf
+    assert link.poll(1e9) is KeepaliveAction.WAIT
+    assert link.close_code(1006) == 1006
+
+
+def test_the_server_activity_timeout_wins_when_lower(link: Link) -> None:
+    assert link.wake_at(100.0) == 130.0
+    higher = Link(activity_timeout=20, pong_timeout=10)
+    higher.receive(established(30), 0.0)
+    assert higher.wake_at(0.0) == 20.0
+
+
+def test_silence_brings_a_ping_then_death_with_4201(link: Link) -> None:
+    assert link.poll(129.9) is KeepaliveAction.WAIT
+    ping = link.poll(130.0)
+    assert isinstance(ping, SendFrame)
+    assert json.loads(ping.text) == {"event": "pusher:ping", "data": {}}
+    assert link.wake_at(131.0) == 140.0
+    assert link.poll(140.0) is KeepaliveAction.DEAD
+    assert link.close_code(None) == PONG_TIMEOUT_CODE == 4201
+    assert link.close_code(1006) == 4201
+
+
+def test_any_frame_answers_a_ping(link: Link) -> None:
+    assert isinstance(link.poll(130.0), SendFrame)
+    link.receive('{"event":"OrderShipped","channel":"orders","data":"{}"}', 135.0)
+    assert link.poll(140.0) is KeepaliveAction.WAIT
+    assert link.close_code(1000) == 1000
+
+
+def test_an_early_reply_brings_the_next_ping_one_period_after_it(link: Link) -> None:
+    link.poll(130.0)
+    link.receive('{"event":"pusher:pong"}', 131.0)
+    assert link.wake_at(131.0) == 161.0
+
+
+def test_close_ends_the_session(link: Link) -> None:
+    link.close()
+    assert link.session.phase is SessionPhase.CLOSED
+    assert "closed" in repr(link)
