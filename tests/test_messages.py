@@ -182,3 +182,12 @@ def test_message_is_frozen() -> None:
     message = Message("E")
     with pytest.raises(dataclasses.FrozenInstanceError):
         message.data = 1  # type: ignore[misc]
+
+
+def test_message_and_event_name_the_event_alike() -> None:
+    message = Message.decode('{"event":"E","channel":"c","data":"1"}')
+    assert message.name == "E"
+    with pytest.warns(DeprecationWarning, match=r"Message\.name"):
+        assert message.event == "E"
+    assert {"name", "channel", "data", "user_id"} <= set(Message.__dataclass_fields__)
+    assert set(Message.__dataclass_fields__) == set(Event.__dataclass_fields__)

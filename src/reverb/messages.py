@@ -12,6 +12,7 @@ can be swapped in here.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -80,14 +81,16 @@ def decode_frame(text: str | bytes) -> tuple[str, Any, str | None, str | None]:
 class Message:
     """One protocol frame.
 
+    Its fields carry the same names as :class:`Event`'s (the wire calls the name ``event``).
+
     Attributes:
-        event: the event name, such as ``pusher:subscribe`` or ``OrderShipped``.
+        name: the event name, such as ``pusher:subscribe`` or ``OrderShipped``.
         data: the payload, already decoded from its JSON string when it was one.
         channel: the channel the frame belongs to, or ``None`` for connection-level frames.
         user_id: the sender of a client event, when the server attributes one.
     """
 
-    event: str
+    name: str
     data: Any = None
     channel: str | None = None
     user_id: str | None = None
@@ -104,12 +107,22 @@ class Message:
 
     def encode(self) -> str:
         """Serialize this frame for sending; ``data`` goes out as an object, not a string."""
-        frame: dict[str, Any] = {"event": self.event}
+        frame: dict[str, Any] = {"event": self.name}
         if self.data is not None:
             frame["data"] = self.data
         if self.channel is not None:
             frame["channel"] = self.channel
         return _encode(frame)
+
+    @property
+    def event(self) -> str:
+        """Deprecated alias of :attr:`name` (the wire field's name), kept for 0.1 code."""
+        warnings.warn(
+            "Message.event is deprecated; use Message.name, as on Event",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.name
 
     def data_field(self, key: str) -> Any:
         """Return ``data[key]`` when ``data`` is an object, else ``None``."""

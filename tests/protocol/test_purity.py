@@ -60,6 +60,7 @@ ALLOWED_STDLIB = frozenset(
         "string",
         "types",
         "typing",
+        "warnings",
     }
 )
 #: Named explicitly so the report says why; none of these may ever join ALLOWED_STDLIB.
