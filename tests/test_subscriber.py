@@ -39,6 +39,17 @@ class GatedAuthenticator:
         return {"auth": channel_auth("app-key", SECRET, socket_id, channel_name)}
 
 
+def client_of(server: FakeServer, authenticator: GatedAuthenticator) -> ReverbClient:
+    return ReverbClient(
+        app_key="app-key",
+        host="127.0.0.1",
+        scheme="http",
+        authenticator=authenticator,
+        transport_factory=server.connect,
+        reconnect_delay=0.01,
+    )
+
+
 def subscribes(server: FakeServer) -> list[str]:
     return [frame["data"]["channel"] for frame in server.current.sent]
 
@@ -47,14 +58,7 @@ async def test_authorizations_run_concurrently_bounded_and_are_sent_in_order() -
     server = FakeServer(secret=SECRET)
     authenticator = GatedAuthenticator()
     names = [f"private-c{index}" for index in range(AUTHORIZATION_CONCURRENCY * 2)]
-    async with ReverbClient(
-        app_key="app-key",
-        host="127.0.0.1",
-        scheme="http",
-        authenticator=authenticator,
-        transport_factory=server.connect,
-        reconnect_delay=0.01,
-    ) as client:
+    async with client_of(server, authenticator) as client:
         for name in names:
             authenticator.gate(name).set()
         channels = await asyncio.gather(*(client.subscribe(name) for name in names))
@@ -82,13 +86,7 @@ async def test_authorizations_run_concurrently_bounded_and_are_sent_in_order() -
 async def test_a_slow_authorization_for_a_lost_socket_is_never_sent() -> None:
     server = FakeServer(secret=SECRET)
     authenticator = GatedAuthenticator()
-    async with ReverbClient(
-        app_key="app-key",
-        host="127.0.0.1",
-        scheme="http",
-        authenticator=authenticator,
-        transport_factory=server.connect,
-    ) as client:
+    async with client_of(server, authenticator) as client:
         pending = asyncio.ensure_future(client.subscribe("private-slow"))
         await server.wait_for(lambda: authenticator.running == 1)
         first = server.current
