@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from types import TracebackType
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar, overload
 
 from .auth import Authorization, ChannelAuthenticator, authorize, local_authenticator
@@ -141,7 +141,7 @@ class ReverbClient(Bindable):
     @property
     def channels(self) -> Mapping[str, Channel]:
         """The channels subscribed or being subscribed, by name (read-only view)."""
-        return _ReadOnly(self._channels)
+        return MappingProxyType(self._channels)
 
     def channel(self, name: str) -> Channel | None:
         """The channel object for ``name``, if subscribed."""
@@ -356,7 +356,7 @@ class ReverbClient(Bindable):
         channel._detach(error)
         for frame in frames:
             with contextlib.suppress(ConnectionError):
-                await self._connection.send(frame)
+                await self._send(frame)
 
     async def _send(self, frame: str) -> None:
         await self._connection.send(frame)
@@ -378,7 +378,7 @@ class ReverbClient(Bindable):
         frame = self._core.client_event_frame(
             channel._subscription, event, data, self.config.max_message_size
         )
-        await self._connection.send(frame)
+        await self._send(frame)
 
     # -- state listeners ---------------------------------------------------------------------------
 
@@ -407,19 +407,3 @@ class ReverbClient(Bindable):
     def _on_state_change(self, previous: ConnectionState, current: ConnectionState) -> None:
         for handler in tuple(self._state_handlers):
             self._dispatcher.put_call(lambda h=handler: maybe_await(h(previous, current)))  # type: ignore[misc]
-
-
-class _ReadOnly(Mapping[str, Channel]):
-    __slots__ = ("_data",)
-
-    def __init__(self, data: dict[str, Channel]) -> None:
-        self._data = data
-
-    def __getitem__(self, key: str) -> Channel:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
