@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 
 __all__ = [
+    "api_signing_string",
     "channel_auth",
     "channel_signature",
     "sign",
@@ -54,6 +55,15 @@ def channel_auth(
     return f"{key}:{channel_signature(secret, socket_id, channel, channel_data)}"
 
 
+def api_signing_string(method: str, path: str, params: Mapping[str, str]) -> str:
+    r"""Return the string an HTTP API signature covers: ``METHOD\npath\nk=v&...``.
+
+    ``params`` are joined as ``name=value`` (decoded, not URL-encoded), sorted by name.
+    """
+    signed = "&".join(f"{name}={params[name]}" for name in sorted(params))
+    return f"{method.upper()}\n{path}\n{signed}"
+
+
 def signed_api_query(
     *,
     key: str,
@@ -74,6 +84,5 @@ def signed_api_query(
     query.update(auth_key=key, auth_timestamp=str(timestamp), auth_version="1.0")
     if body:
         query["body_md5"] = hashlib.md5(body).hexdigest()
-    signed = "&".join(f"{name}={query[name]}" for name in sorted(query))
-    query["auth_signature"] = sign(secret, f"{method.upper()}\n{path}\n{signed}")
+    query["auth_signature"] = sign(secret, api_signing_string(method, path, query))
     return query
