@@ -8,17 +8,23 @@ occupied. The Soketi dialect switches the documented differences.
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..protocol.signing import sign
-from .config import AppConfig, Dialect
+from ..protocol.names import MAX_CHANNEL_NAME_LENGTH
+from .codec import read_json
+from .config import AppConfig
+from .dialects import channel_type, soketi_name_allowed, soketi_name_too_long
 from .frames import FrameWriter
+from .signatures import subscription_authorized
 
 __all__ = ["ChannelManager", "Peer", "ServerChannel", "Subscription"]
+
+_SOKETI_NAME_NOT_ALLOWED = (
+    "The channel name is not allowed. Read channel conventions: "
+    "https://pusher.com/docs/channels/using_channels/channels/#channel-naming-conventions"
+)
 
 
 class Peer(Protocol):
@@ -85,32 +91,6 @@ class ServerChannel:
         return sum(1 for sub in self.subscriptions.values() if sub.user_id == user_id)
 
 
-def channel_type(name: str, dialect: Dialect) -> tuple[bool, bool, bool]:
-    """``(is_private, is_presence, is_cache)`` by prefix.
-
-    Reverb checks undashed prefixes in this order: ``private-cache-``, ``presence-cache-``,
-    ``cache``, ``private``, ``presence``; Soketi dashed ones.
-    """
-    if dialect is Dialect.SOKETI:
-        is_presence = name.startswith("presence-")
-        is_private = is_presence or name.startswith("private-")
-        is_cache = name.startswith(("cache-", "private-cache-", "presence-cache-")) or (
-            name.startswith("private-encrypted-cache-")
-        )
-        return is_private, is_presence, is_cache
-    if name.startswith("private-cache-"):
-        return True, False, True
-    if name.startswith("presence-cache-"):
-        return True, True, True
-    if name.startswith("cache"):
-        return False, False, True
-    if name.startswith("private"):
-        return True, False, False
-    if name.startswith("presence"):
-        return True, True, False
-    return False, False, False
-
-
 class ChannelManager:
     """The channels of one app."""
 
@@ -126,30 +106,22 @@ class ChannelManager:
 
     def authorized(self, socket_id: str, channel: str, auth: Any, channel_data: str | None) -> bool:
         """Whether ``auth`` signs this subscription with the app secret."""
-        if not isinstance(auth, str) or ":" not in auth:
-            return False
-        key, _, signature = auth.partition(":")
-        subject = f"{socket_id}:{channel}"
-        if self.frames.is_soketi:
-            if key != self.app.key:
-                return False
-            if channel_type(channel, Dialect.SOKETI)[1]:
-                subject += f":{channel_data or ''}"
-        elif channel_data:
-            subject += f":{channel_data}"
-        return hmac.compare_digest(sign(self.app.secret, subject), signature)
+        return subscription_authorized(
+            self.app, self.frames.dialect, socket_id, channel, auth, channel_data
+        )
 
     def subscribe(self, peer: Peer, name: str, auth: Any, channel_data: str | None) -> bool:
         """Subscribe ``peer``; answer it (success, refusal, presence, cache). Return success."""
         is_private, is_presence, is_cache = channel_type(name, self.frames.dialect)
-        if is_private and not self.authorized(peer.socket_id, name, auth, channel_data):
-            peer.send(self.frames.unauthorized(name))
+        refusal = self._refusal(peer.socket_id, name, is_private, auth, channel_data)
+        if refusal is not None:
+            peer.send(refusal)
             return False
         member: dict[str, Any] | None = None
         if channel_data is not None:
             try:
-                decoded = json.loads(channel_data)
-            except (ValueError, RecursionError):
+                decoded = read_json(channel_data)
+            except ValueError:
                 decoded = None
             member = decoded if isinstance(decoded, dict) else None
         channel = self.channels.get(name)
@@ -179,6 +151,26 @@ class ChannelManager:
                 channel.cached if channel.cached is not None else self.frames.cache_miss(name)
             )
         return True
+
+    def _refusal(
+        self, socket_id: str, name: str, is_private: bool, auth: Any, channel_data: str | None
+    ) -> str | None:
+        """The frame refusing this subscription, if it is refused.
+
+        Reverb checks only the signature; Soketi first the name's length, then the signature,
+        then the name's characters.
+        """
+        frames = self.frames
+        if frames.is_soketi and soketi_name_too_long(name):
+            error = (
+                f"The channel name is longer than the allowed {MAX_CHANNEL_NAME_LENGTH} characters."
+            )
+            return frames.subscription_error(name, 4009, error, "LimitReached")
+        if is_private and not self.authorized(socket_id, name, auth, channel_data):
+            return frames.unauthorized(name)
+        if frames.is_soketi and not soketi_name_allowed(name):
+            return frames.subscription_error(name, 4009, _SOKETI_NAME_NOT_ALLOWED)
+        return None
 
     def _presence_payload(self, channel: ServerChannel) -> dict[str, Any]:
         if any(sub.user_id is None for sub in channel.subscriptions.values()):

@@ -2,19 +2,18 @@
 
 Reverb JSON-encodes ``data`` of its own events into a string and leaves ``channel`` out of
 connection-level ones; Soketi sends ``data`` of errors as an object, sometimes with a channel.
-Everything that differs between the two is decided here.
+Everything that differs between the two is decided here. Every frame is encoded by
+:func:`~reverb.server.codec.write_json`, so it is valid UTF-8 whatever strings it carries.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from .codec import write_json
 from .config import Dialect
 
 __all__ = ["FrameWriter"]
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class FrameWriter:
@@ -33,16 +32,16 @@ class FrameWriter:
     @staticmethod
     def event(event: str, data: Any, channel: str | None = None, **extra: Any) -> str:
         """A frame with ``data`` JSON-encoded into a string (server events, broadcasts)."""
-        frame: dict[str, Any] = {"event": event, "data": _encode(data)}
+        frame: dict[str, Any] = {"event": event, "data": write_json(data)}
         if channel is not None:
             frame["channel"] = channel
         frame.update(extra)
-        return _encode(frame)
+        return write_json(frame)
 
     @staticmethod
     def raw(frame: dict[str, Any]) -> str:
         """A frame exactly as given."""
-        return _encode(frame)
+        return write_json(frame)
 
     def connection_established(self, socket_id: str, activity_timeout: int) -> str:
         """``pusher:connection_established``."""
@@ -60,7 +59,7 @@ class FrameWriter:
             }
             if channel is not None:
                 frame["channel"] = channel
-            return _encode(frame)
+            return write_json(frame)
         return self.event("pusher:error", {"code": code, "message": message})
 
     def pong(self) -> str:
@@ -78,7 +77,7 @@ class FrameWriter:
         """``pusher_internal:subscription_succeeded``; Soketi omits data when not presence."""
         if presence is None:
             if self.is_soketi:
-                return _encode(
+                return write_json(
                     {"event": "pusher_internal:subscription_succeeded", "channel": channel}
                 )
             return self.event("pusher_internal:subscription_succeeded", {}, channel)
@@ -87,20 +86,19 @@ class FrameWriter:
     def unauthorized(self, channel: str) -> str:
         """A refused subscription signature."""
         if self.is_soketi:
-            return _encode(
-                {
-                    "event": "pusher:subscription_error",
-                    "channel": channel,
-                    "data": {
-                        "type": "AuthError",
-                        "error": "The connection is unauthorized.",
-                        "status": 401,
-                    },
-                }
+            return self.subscription_error(
+                channel, 401, "The connection is unauthorized.", "AuthError"
             )
         return self.error(4009, "Connection is unauthorized")
 
     @staticmethod
+    def subscription_error(channel: str, status: int, error: str, type_: str | None = None) -> str:
+        """Soketi's ``pusher:subscription_error`` (Reverb never sends one)."""
+        data: dict[str, Any] = {"type": type_} if type_ is not None else {}
+        data.update(error=error, status=status)
+        return write_json({"event": "pusher:subscription_error", "channel": channel, "data": data})
+
+    @staticmethod
     def cache_miss(channel: str) -> str:
         """``pusher:cache_miss`` (no data)."""
-        return _encode({"event": "pusher:cache_miss", "channel": channel})
+        return write_json({"event": "pusher:cache_miss", "channel": channel})

@@ -1,16 +1,18 @@
 """What the server does with each message a socket sends (Reverb's EventHandler and ClientEvent).
 
 Pure: it reads text, updates the :class:`~reverb.server.channels.ChannelManager`, and queues
-replies on the peer. The I/O layer feeds it and records activity.
+replies on the peer. The I/O layer feeds it and records activity. A message Reverb's PHP cannot
+decode (:mod:`~reverb.server.codec`) gets 4200, like any other malformed one.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .channels import ChannelManager, Peer, channel_type
+from .channels import ChannelManager, Peer
+from .codec import read_data, read_json
 from .config import ClientEventsFrom
+from .dialects import channel_type
 
 __all__ = ["handle_message"]
 
@@ -21,8 +23,8 @@ def handle_message(manager: ChannelManager, peer: Peer, text: str | bytes) -> No
     """Act on one inbound message from ``peer``."""
     frames = manager.frames
     try:
-        message = json.loads(text)
-    except (ValueError, RecursionError):
+        message = read_json(text)
+    except ValueError:
         message = None
     if not isinstance(message, dict) or not isinstance(message.get("event"), str):
         peer.send(frames.error(*_INVALID))
@@ -39,16 +41,6 @@ def handle_message(manager: ChannelManager, peer: Peer, text: str | bytes) -> No
         _handle_client_event(manager, peer, event, channel, message)
 
 
-def _decoded_data(message: dict[str, Any]) -> Any:
-    data = message.get("data")
-    if isinstance(data, str):
-        try:
-            return json.loads(data)
-        except (ValueError, RecursionError):
-            return data
-    return data
-
-
 def _handle_pusher_event(
     manager: ChannelManager, peer: Peer, event: str, message: dict[str, Any]
 ) -> None:
@@ -58,7 +50,7 @@ def _handle_pusher_event(
     elif event == "pusher:pong":
         return
     elif event in ("pusher:subscribe", "pusher:unsubscribe"):
-        data = _decoded_data(message)
+        data = read_data(message.get("data"))
         channel = data.get("channel") if isinstance(data, dict) else None
         if not isinstance(channel, str):
             peer.send(frames.error(*_INVALID))
@@ -89,7 +81,7 @@ def _handle_client_event(
     if mode is ClientEventsFrom.NONE:
         peer.send(frames.error(4301, "The app does not have client messaging enabled."))
         return
-    data = _decoded_data(message)
+    data = read_data(message.get("data"))
     if data is not None and not isinstance(data, dict | list):
         peer.send(frames.error(*_INVALID))
         return
