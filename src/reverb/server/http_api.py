@@ -1,27 +1,27 @@
 """The HTTP API that Laravel's broadcaster and the Pusher server SDKs call.
 
 Pure request → response: the I/O layer parses the HTTP request and writes the response.
-Signatures are verified the way Reverb does, and also the way the official SDKs sign (which
-include ``body_md5`` of an empty body on GET requests), so both are accepted.
+:data:`ROUTES` maps each method and path under ``/apps/{app_id}`` to its handler; a known path
+with another method is 405, an unknown one 404. Signatures are checked by
+:func:`~reverb.server.signatures.api_request_authorized`, and bodies decoded as strictly as
+Reverb's PHP decodes them (:mod:`~reverb.server.codec`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from ..protocol.signing import sign
+from ..messages import decode_data
 from .channels import ChannelManager
+from .codec import read_json
 from .config import AppConfig
+from .signatures import api_request_authorized
 
-__all__ = ["ApiRequest", "ApiResponse", "handle_api_request"]
-
-_ROUTING_PARAMS = frozenset({"auth_signature", "body_md5", "appId", "appKey", "channelName"})
+__all__ = ["ROUTES", "ApiCall", "ApiRequest", "ApiResponse", "Route", "handle_api_request"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class ApiResponse:
 
     @classmethod
     def json(cls, status: int, payload: Any) -> ApiResponse:
-        """A JSON response."""
+        """A JSON response (non-ASCII escaped, as PHP's ``json_encode`` does)."""
         return cls(status, json.dumps(payload, separators=(",", ":")).encode())
 
     @classmethod
@@ -54,23 +54,53 @@ class ApiResponse:
         return cls(status, text.encode(), "text/plain")
 
 
-def _signature_valid(app: AppConfig, request: ApiRequest) -> bool:
-    given = request.query.get("auth_signature", "")
-    body_md5 = hashlib.md5(request.body).hexdigest() if request.body else None
-    # Reverb: drop routing params, add the computed body_md5 only for a non-empty body.
-    reverb_params = {k: v for k, v in request.query.items() if k not in _ROUTING_PARAMS}
-    if body_md5 is not None:
-        reverb_params["body_md5"] = body_md5
-    # Pusher's SDKs: every param but the signature, as sent (body_md5 of b"" included).
-    sdk_params = {k: v for k, v in request.query.items() if k != "auth_signature"}
-    if body_md5 is not None and sdk_params.get("body_md5") != body_md5:
-        return False
-    for params in (reverb_params, sdk_params):
-        signed = "&".join(f"{key}={params[key]}" for key in sorted(params))
-        expected = sign(app.secret, f"{request.method.upper()}\n{request.path}\n{signed}")
-        if hmac.compare_digest(expected, given):
-            return True
-    return False
+@dataclass(frozen=True)
+class ApiCall:
+    """One routed and authenticated request to an app's API, as its handler gets it."""
+
+    request: ApiRequest
+    params: Mapping[str, str]
+    """The path's ``{placeholders}``, URL-decoded."""
+    manager: ChannelManager
+    connection_count: Callable[[], int]
+    """Sockets of the app subscribed to at least one channel."""
+
+
+Handler = Callable[[ApiCall], ApiResponse]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: a method and a path pattern under ``/apps/{app_id}``, and its handler."""
+
+    method: str
+    pattern: str
+    handler: Handler
+
+    def match(self, segments: Sequence[str]) -> dict[str, str] | None:
+        """The placeholders' values if ``segments`` fit the pattern (whatever the method)."""
+        parts = self.pattern.strip("/").split("/")
+        if len(parts) != len(segments):
+            return None
+        params: dict[str, str] = {}
+        for part, segment in zip(parts, segments, strict=True):
+            if part.startswith("{") and part.endswith("}"):
+                params[part[1:-1]] = segment
+            elif part != segment:
+                return None
+        return params
+
+
+class _Invalid(Exception):
+    """A request Laravel's validator refuses: 422 with the errors per field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class _Unreadable(Exception):
+    """A body PHP's ``json_decode`` refuses: Reverb fails with 500."""
 
 
 def handle_api_request(
@@ -80,69 +110,53 @@ def handle_api_request(
     connection_count: Callable[[AppConfig], int],
 ) -> ApiResponse:
     """Route and answer one HTTP API request."""
-    parts = [unquote(part) for part in request.path.strip("/").split("/")] if request.path else []
-    if parts in ([], ["up"]) and request.method == "GET":
-        return ApiResponse.json(200, {"health": "OK"})
-    if len(parts) < 3 or parts[0] != "apps":
+    segments = [unquote(part) for part in request.path.strip("/").split("/")]
+    if request.method == "GET" and segments in ([""], ["up"]):
+        return ApiResponse.json(200, {"health": "OK"})  # Reverb's /up; / as Soketi has it
+    if len(segments) < 2 or segments[0] != "apps":
         return ApiResponse.text(404, "Not found.")
-    app = find_app(parts[1])
+    app_id, under_app = segments[1], segments[2:]
+    matching = [
+        (route, params) for route in ROUTES if (params := route.match(under_app)) is not None
+    ]
+    if not matching:
+        return ApiResponse.text(404, "Not found.")
+    found = next(
+        ((route, params) for route, params in matching if route.method == request.method), None
+    )
+    if found is None:
+        allowed = ", ".join(sorted({route.method for route, _ in matching}))
+        return ApiResponse(405, b"Method not allowed.", "text/plain", {"Allow": allowed})
+    route, params = found
+    app = find_app(app_id)
     if app is None:
-        return ApiResponse.text(404, f"No matching application for ID [{parts[1]}].")
+        return ApiResponse.text(404, f"No matching application for ID [{app_id}].")
     manager = manager_of(app)
-    route = parts[2:]
-    handler = _route(request.method, route)
-    if handler is None:
-        return ApiResponse.text(404, "Not found.")
-    if not _signature_valid(app, request):
+    if not api_request_authorized(
+        app.secret, request.method, request.path, request.query, request.body
+    ):
         if manager.frames.is_soketi:
             return ApiResponse.json(401, {"error": "The secret authentication failed", "code": 401})
         return ApiResponse.text(401, "Authentication signature invalid.")
     try:
-        return handler(manager, request, route, connection_count(app))
+        return route.handler(ApiCall(request, params, manager, lambda: connection_count(app)))
     except _Invalid as exc:
         return ApiResponse.json(422, exc.errors)
+    except _Unreadable:
+        return ApiResponse.text(500, "Internal server error.")
 
 
-class _Invalid(Exception):
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-Handler = Callable[[ChannelManager, ApiRequest, list[str], int], ApiResponse]
-
-
-def _route(method: str, route: list[str]) -> Handler | None:
-    if method == "POST" and route == ["events"]:
-        return _events
-    if method == "POST" and route == ["batch_events"]:
-        return _batch_events
-    if method == "GET" and route == ["channels"]:
-        return _channels
-    if method == "GET" and len(route) == 2 and route[0] == "channels":
-        return _channel
-    if method == "GET" and len(route) == 3 and route[0] == "channels" and route[2] == "users":
-        return _users
-    if (
-        method == "POST"
-        and len(route) == 3
-        and route[0] == "users"
-        and route[2] == "terminate_connections"
-    ):
-        return _terminate
-    if method == "GET" and route == ["connections"]:
-        return _connections
-    return None
-
-
-def _body(request: ApiRequest) -> dict[str, Any]:
+def _body(call: ApiCall) -> dict[str, Any]:
+    """The JSON object in the body; an unparsable body fails as Reverb fails, or, in the Soketi
+    dialect, reads as ``{}`` as Soketi reads it. Any other JSON value is validated as ``{}``.
+    """
     try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, RecursionError):
-        raise _Invalid({"body": ["The body must be valid JSON."]}) from None
-    if not isinstance(payload, dict):
-        raise _Invalid({"body": ["The body must be a JSON object."]})
-    return payload
+        payload = read_json(call.request.body or b"{}")
+    except ValueError:
+        if call.manager.frames.is_soketi:
+            return {}
+        raise _Unreadable from None
+    return payload if isinstance(payload, dict) else {}
 
 
 def _info_fields(raw: Any) -> set[str]:
@@ -159,7 +173,7 @@ def _channel_info(manager: ChannelManager, name: str, fields: set[str]) -> dict[
     if "subscription_count" in fields and not channel.is_presence:
         info["subscription_count"] = len(channel.subscriptions)
     if "cache" in fields and channel.is_cache and channel.cached is not None:
-        info["cache"] = json.loads(channel.cached)
+        info["cache"] = decode_data(channel.cached)
     return info
 
 
@@ -195,10 +209,9 @@ def _soketi_ok(manager: ChannelManager) -> ApiResponse | None:
     return ApiResponse.json(200, {"ok": True}) if manager.frames.is_soketi else None
 
 
-def _events(
-    manager: ChannelManager, request: ApiRequest, route: list[str], connections: int
-) -> ApiResponse:
-    item = _body(request)
+def _events(call: ApiCall) -> ApiResponse:
+    manager = call.manager
+    item = _body(call)
     channels = _channels_of(item)
     _publish(manager, item, channels)
     fields = _info_fields(item.get("info"))
@@ -211,10 +224,9 @@ def _events(
     )
 
 
-def _batch_events(
-    manager: ChannelManager, request: ApiRequest, route: list[str], connections: int
-) -> ApiResponse:
-    batch = _body(request).get("batch")
+def _batch_events(call: ApiCall) -> ApiResponse:
+    manager = call.manager
+    batch = _body(call).get("batch")
     if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
         raise _Invalid({"batch": ["The batch field is required."]})
     for item in batch:
@@ -235,11 +247,10 @@ def _batch_events(
     )
 
 
-def _channels(
-    manager: ChannelManager, request: ApiRequest, route: list[str], connections: int
-) -> ApiResponse:
-    fields = _info_fields(request.query.get("info"))
-    prefix = request.query.get("filter_by_prefix", "")
+def _channels(call: ApiCall) -> ApiResponse:
+    manager = call.manager
+    fields = _info_fields(call.request.query.get("info"))
+    prefix = call.request.query.get("filter_by_prefix", "")
     result: dict[str, Any] = {}
     for channel in manager.occupied(prefix):
         if manager.frames.is_soketi:
@@ -255,12 +266,11 @@ def _channels(
     return ApiResponse.json(200, {"channels": result})
 
 
-def _channel(
-    manager: ChannelManager, request: ApiRequest, route: list[str], connections: int
-) -> ApiResponse:
-    name = route[1]
+def _channel(call: ApiCall) -> ApiResponse:
+    manager = call.manager
+    name = call.params["channel"]
     channel = manager.channels.get(name)
-    fields = _info_fields(request.query.get("info"))
+    fields = _info_fields(call.request.query.get("info"))
     if manager.frames.is_soketi:
         info: dict[str, Any] = {
             "subscription_count": len(channel.subscriptions) if channel else 0,
@@ -274,10 +284,8 @@ def _channel(
     return ApiResponse.json(200, {"occupied": True, **_channel_info(manager, name, fields)})
 
 
-def _users(
-    manager: ChannelManager, request: ApiRequest, route: list[str], connections: int
-) -> ApiResponse:
-    channel = manager.channels.get(route[1])
+def _users(call: ApiCall) -> ApiResponse:
+    channel = call.manager.channels.get(call.params["channel"])
     if channel is None:
         return ApiResponse.json(404, {})
     if not channel.is_presence:
@@ -285,17 +293,25 @@ def _users(
     return ApiResponse.json(200, {"users": [{"id": user_id} for user_id in channel.member_ids()]})
 
 
-def _terminate(
-    manager: ChannelManager, request: ApiRequest, route: list[str], connections: int
-) -> ApiResponse:
-    for peer in manager.sockets_of_user(route[1]):
+def _terminate(call: ApiCall) -> ApiResponse:
+    for peer in call.manager.sockets_of_user(call.params["user"]):
         terminate = getattr(peer, "terminate", None)
         if callable(terminate):
             terminate()
     return ApiResponse.json(200, {})
 
 
-def _connections(
-    manager: ChannelManager, request: ApiRequest, route: list[str], connections: int
-) -> ApiResponse:
-    return ApiResponse.json(200, {"connections": connections})
+def _connections(call: ApiCall) -> ApiResponse:
+    return ApiResponse.json(200, {"connections": call.connection_count()})
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/events", _events),
+    Route("POST", "/batch_events", _batch_events),
+    Route("GET", "/channels", _channels),
+    Route("GET", "/channels/{channel}", _channel),
+    Route("GET", "/channels/{channel}/users", _users),
+    Route("POST", "/users/{user}/terminate_connections", _terminate),
+    Route("GET", "/connections", _connections),
+)
+"""The API under ``/apps/{app_id}``, as Reverb's router defines it."""
