@@ -4,7 +4,8 @@ Feed every received text frame to :meth:`PusherSession.receive`; it returns at m
 event saying what the frame meant. Ask it for the frames to send (:meth:`subscribe_frame`,
 :meth:`client_event_frame`, ...); it records what they imply (pending subscriptions) so that
 later replies can be matched. One session lives exactly as long as one websocket: a
-reconnect starts a new one.
+reconnect starts a new one (see :class:`~reverb.protocol.link.Link`); what outlives a socket,
+the subscriptions themselves, is kept by :class:`~reverb.protocol.machine.ClientProtocol`.
 
 Matching refusals to subscriptions: Soketi names the channel in ``pusher:subscription_error``,
 but Reverb answers a bad signature with a channel-less ``pusher:error`` 4009 (hosted Pusher
