@@ -310,3 +310,42 @@ async def test_cache_channel_misses_then_replays_the_last_event(target: Target) 
     assert replay["data"] == "42"
     await first.close()
     await second.close()
+
+
+@pytest.mark.parametrize(
+    ("channel", "soketi_error"),
+    [
+        ("#name-with;all=the,allowed@characters_.", None),
+        (
+            "bad name!",
+            {
+                "error": "The channel name is not allowed. Read channel conventions: "
+                "https://pusher.com/docs/channels/using_channels/channels/"
+                "#channel-naming-conventions",
+                "status": 4009,
+            },
+        ),
+        (
+            "x" * 201,
+            {
+                "type": "LimitReached",
+                "error": "The channel name is longer than the allowed 200 characters.",
+                "status": 4009,
+            },
+        ),
+    ],
+)
+async def test_channel_name_rules(target: Target, channel: str, soketi_error: Any) -> None:
+    socket = await target.socket()
+    await socket.subscribe(channel)
+    frame = await socket.recv()
+    if target.reverb or soketi_error is None:  # Reverb has no name rules at all
+        assert frame["event"] == "pusher_internal:subscription_succeeded"
+    else:
+        assert frame == {
+            "event": "pusher:subscription_error",
+            "channel": channel,
+            "data": soketi_error,
+        }
+    await socket.nothing_pending()
+    await socket.close()
