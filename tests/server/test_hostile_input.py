@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -22,13 +20,13 @@ from websockets.frames import Close, Frame, Opcode
 from reverb.protocol.signing import channel_auth, signed_api_query
 from reverb.server import AppConfig, ReverbServer, ServerConfig
 from reverb.testing import BackgroundServer
+from tests.server.hostile import INVALID, error_of, tracebacks
 from tests.support.raw import RawSocket
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 SECRET = "app-secret"
-INVALID = {"code": 4200, "message": "Invalid message format"}
 
 
 @pytest.fixture
@@ -37,19 +35,17 @@ def server() -> Iterator[BackgroundServer]:
         yield running
 
 
-def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """What the server logged as an error or with a traceback."""
-    return [
-        record.getMessage()
-        for record in caplog.records
-        if record.levelno >= logging.ERROR or record.exc_info
-    ]
+@pytest.fixture(autouse=True)
+def _nothing_logged_as_an_error(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    yield
+    assert tracebacks(caplog.get_records("call")) == []
 
 
-def error_of(frame: dict[str, Any]) -> Any:
-    assert frame["event"] == "pusher:error", frame
-    data = frame["data"]
-    return json.loads(data) if isinstance(data, str) else data
+async def subscribed(server: BackgroundServer, channel: str) -> RawSocket:
+    socket = await RawSocket.open(server.host, server.port, server.app_key)
+    await socket.subscribe(channel, secret=SECRET)
+    await socket.recv_event("pusher_internal:subscription_succeeded")
+    return socket
 
 
 def masked(opcode: Opcode, payload: bytes, fin: bool = True) -> bytes:
@@ -78,23 +74,18 @@ def masked(opcode: Opcode, payload: bytes, fin: bool = True) -> bytes:
     ],
 )
 async def test_frames_php_cannot_decode_are_4200_and_the_socket_stays(
-    server: BackgroundServer, caplog: pytest.LogCaptureFixture, frame: str
+    server: BackgroundServer, frame: str
 ) -> None:
     socket = await RawSocket.open(server.host, server.port, server.app_key)
     await socket.ws.send(frame)
     assert error_of(await socket.recv()) == INVALID
     await socket.nothing_pending()
     assert server.channels() == {}
-    assert tracebacks(caplog) == []
 
 
 async def test_nesting_php_can_decode_is_relayed(server: BackgroundServer) -> None:
-    receiver = await RawSocket.open(server.host, server.port, server.app_key)
-    await receiver.subscribe("private-deep", secret=SECRET)
-    await receiver.recv_event("pusher_internal:subscription_succeeded")
-    sender = await RawSocket.open(server.host, server.port, server.app_key)
-    await sender.subscribe("private-deep", secret=SECRET)
-    await sender.recv_event("pusher_internal:subscription_succeeded")
+    receiver = await subscribed(server, "private-deep")
+    sender = await subscribed(server, "private-deep")
     data = "[" * 510 + "]" * 510  # with the frame and data objects: 512 levels, PHP's limit
     await sender.ws.send(
         '{"event":"client-deep","channel":"private-deep","data":{"d":' + data + "}}"
@@ -104,76 +95,54 @@ async def test_nesting_php_can_decode_is_relayed(server: BackgroundServer) -> No
 
 
 @pytest.mark.parametrize("auth", ["app-key:\u00e9t\u00e9", "app-key:\U0001f600", "\u00e9"])
-async def test_a_non_ascii_signature_is_unauthorized(
-    server: BackgroundServer, caplog: pytest.LogCaptureFixture, auth: str
-) -> None:
+async def test_a_non_ascii_signature_is_unauthorized(server: BackgroundServer, auth: str) -> None:
     socket = await RawSocket.open(server.host, server.port, server.app_key)
     await socket.send({"event": "pusher:subscribe", "data": {"channel": "private-x", "auth": auth}})
     assert error_of(await socket.recv()) == {"code": 4009, "message": "Connection is unauthorized"}
     await socket.nothing_pending()
-    assert tracebacks(caplog) == []
 
 
-async def test_a_non_utf8_text_frame_closes_with_1007(
-    server: BackgroundServer, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_non_utf8_text_frame_closes_with_1007(server: BackgroundServer) -> None:
     socket = await RawSocket.open(server.host, server.port, server.app_key)
     await socket.ws.send(b'{"event":"client-x","channel":"c","data":"\xed\xb3\xbf"}', text=True)
     assert await socket.closed() == 1007
-    assert tracebacks(caplog) == []
 
 
-async def test_a_non_utf8_binary_frame_is_4200(
-    server: BackgroundServer, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_non_utf8_binary_frame_is_4200(server: BackgroundServer) -> None:
     socket = await RawSocket.open(server.host, server.port, server.app_key)
     await socket.ws.send(b'{"event":"pusher:subscribe","data":{"channel":"\xed\xb3\xbf"}}')
     assert error_of(await socket.recv()) == INVALID
     await socket.ws.send(b'{"event":"pusher:ping"}')  # binary JSON is read like text
     assert await socket.recv() == {"event": "pusher:pong"}
-    assert tracebacks(caplog) == []
 
 
-async def test_a_frame_and_a_close_in_one_write(
-    server: BackgroundServer, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_frame_and_a_close_in_one_write(server: BackgroundServer) -> None:
     socket = await RawSocket.open(server.host, server.port, server.app_key)
     ping = masked(Opcode.TEXT, b'{"event":"pusher:ping"}')
     socket.ws.transport.write(ping + masked(Opcode.CLOSE, Close(1000, "bye").serialize()))
     assert await socket.closed() == 1000  # the close is echoed, and nothing may follow it
     await wait_until(lambda: server.socket_ids() == [])
-    assert tracebacks(caplog) == []
 
 
-async def test_a_frame_and_an_oversized_one_in_one_write(
-    server: BackgroundServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    socket = await RawSocket.open(server.host, server.port, server.app_key)
-    await socket.subscribe("watched")
-    await socket.recv_event("pusher_internal:subscription_succeeded")
+async def test_a_frame_and_an_oversized_one_in_one_write(server: BackgroundServer) -> None:
+    socket = await subscribed(server, "watched")
     ping = masked(Opcode.TEXT, b'{"event":"pusher:ping"}')
     socket.ws.transport.write(ping + masked(Opcode.TEXT, b"x" * 20_000))
     assert await socket.closed() == 1009
     await wait_until(lambda: server.channels() == {})
-    assert tracebacks(caplog) == []
 
 
-async def test_a_long_unknown_key_in_the_soketi_dialect_closes_with_4001(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def test_a_long_unknown_key_in_the_soketi_dialect_closes_with_4001() -> None:
     with BackgroundServer(dialect="soketi") as server:
         socket = await RawSocket.open(server.host, server.port, "k" * 300, establish=False)
         error = await socket.recv_event("pusher:error")
         assert error["data"]["code"] == 4001
         assert error["data"]["message"] == f"App key {'k' * 300} does not exist."
         assert await socket.closed() == 4001
-    assert tracebacks(caplog) == []
 
 
 @pytest.mark.parametrize("origin", ["http://[", "http://[::1", "://", "\u00e9"])
-async def test_an_unparsable_origin_is_not_allowed(
-    caplog: pytest.LogCaptureFixture, origin: str
-) -> None:
+async def test_an_unparsable_origin_is_not_allowed(origin: str) -> None:
     from websockets.asyncio.client import connect
 
     app = AppConfig(id="1", key="k", secret="s", allowed_origins=("*.example.com",))
@@ -186,7 +155,6 @@ async def test_an_unparsable_origin_is_not_allowed(
     ):
         frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert error_of(frame) == {"code": 4009, "message": "Origin not allowed"}
-    assert tracebacks(caplog) == []
 
 
 async def http_status(server: BackgroundServer, request: bytes) -> tuple[bytes, bytes]:
@@ -216,12 +184,10 @@ async def http_status(server: BackgroundServer, request: bytes) -> tuple[bytes, 
 )
 async def test_hostile_http_requests_get_a_status(
     server: BackgroundServer,
-    caplog: pytest.LogCaptureFixture,
     request_bytes: bytes,
     status: bytes,
 ) -> None:
     assert (await http_status(server, request_bytes))[0] == status
-    assert tracebacks(caplog) == []
 
 
 @pytest.mark.parametrize(
@@ -235,12 +201,8 @@ async def test_hostile_http_requests_get_a_status(
         b"not json",
     ],
 )
-async def test_api_bodies_php_cannot_decode_are_500(
-    server: BackgroundServer, caplog: pytest.LogCaptureFixture, body: bytes
-) -> None:
-    socket = await RawSocket.open(server.host, server.port, server.app_key)
-    await socket.subscribe("c")
-    await socket.recv_event("pusher_internal:subscription_succeeded")
+async def test_api_bodies_php_cannot_decode_are_500(server: BackgroundServer, body: bytes) -> None:
+    socket = await subscribed(server, "c")
     path = f"/apps/{server.app_id}/events"
     query = signed_api_query(
         key=server.app_key,
@@ -254,19 +216,15 @@ async def test_api_bodies_php_cannot_decode_are_500(
         response = await http.post(f"{server.http_url}{path}", params=query, content=body)
     assert (response.status_code, response.text) == (500, "Internal server error.")
     await socket.nothing_pending()
-    assert tracebacks(caplog) == []
 
 
 async def test_a_trigger_with_a_lone_surrogate_reaches_subscribers_escaped(
-    server: BackgroundServer, caplog: pytest.LogCaptureFixture
+    server: BackgroundServer,
 ) -> None:
-    socket = await RawSocket.open(server.host, server.port, server.app_key)
-    await socket.subscribe("c")
-    await socket.recv_event("pusher_internal:subscription_succeeded")
+    socket = await subscribed(server, "c")
     server.trigger("c", "E\udcff", "\ud800")
     raw = await socket.ws.recv()
     assert raw == '{"event":"E\\udcff","data":"\\ud800","channel":"c"}'
-    assert tracebacks(caplog) == []
 
 
 async def test_the_signed_presence_subscription_of_a_lone_surrogate_user(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from reverb.server.frames import FrameWriter
 from reverb.server.handler import handle_message
 from reverb.server.http_api import ApiRequest, handle_api_request
 from reverb.testing import BackgroundServer
+from tests.server.hostile import INVALID, error_of, tracebacks
 
 KEY, SECRET = "k", "s"
 
@@ -111,12 +111,6 @@ def strict_json(text: str) -> Any:
         raise AssertionError(f"{constant} in {text!r}")
 
     return json.loads(text, parse_constant=refuse)
-
-
-def error_of(frame: dict[str, Any]) -> Any:
-    assert frame["event"] == "pusher:error", frame
-    data = frame["data"]
-    return json.loads(data) if isinstance(data, str) else data
 
 
 class Sink:
@@ -242,9 +236,7 @@ def test_every_frame_php_cannot_decode_is_4200_in_process(
     bystander, attacker = Sink("1.1"), Sink("2.2")
     handle_message(manager, bystander, '{"event":"pusher:subscribe","data":{"channel":"c"}}')
     handle_message(manager, attacker, frame)
-    assert [error_of(sent) for sent in attacker.sent] == [
-        {"code": 4200, "message": "Invalid message format"}
-    ]
+    assert [error_of(sent) for sent in attacker.sent] == [INVALID]
     assert list(manager.channels) == ["c"]
     assert [sent["event"] for sent in bystander.sent] == ["pusher_internal:subscription_succeeded"]
 
@@ -353,14 +345,6 @@ def live(request: pytest.FixtureRequest) -> Iterator[Live]:
         yield Live(server, established(server, stack), bystander)
 
 
-def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        record.getMessage()
-        for record in caplog.records
-        if record.levelno >= logging.ERROR or record.exc_info
-    ]
-
-
 @pytest.mark.integration
 @settings(
     max_examples=150,
@@ -374,9 +358,9 @@ def test_the_running_server_answers_every_hostile_frame_with_4200(
 ) -> None:
     live.attacker.send(frame)  # bytes go as a binary frame, which Reverb reads like text
     reply = json.loads(live.attacker.recv(timeout=5))
-    assert error_of(reply) == {"code": 4200, "message": "Invalid message format"}
+    assert error_of(reply) == INVALID
     live.server.trigger("bystanders", "StillServed", {"frame": repr(frame)})
     delivered = json.loads(live.bystander.recv(timeout=5))
     assert delivered["event"] == "StillServed"
     assert live.server.channels() == {"bystanders": 1}
-    assert tracebacks(caplog) == []
+    assert tracebacks(caplog.records) == []
