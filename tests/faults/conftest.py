@@ -1,11 +1,57 @@
-"""Fixtures of the fault-injection suite."""
+"""Fixtures of the fault-injection suite: one real server of each kind for the session, and a
+summary of the measured detection and recovery times at the end of the run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from reverb.testing import BackgroundServer
+from tests.faults.report import FaultRecord, summarize
+from tests.support.soketi import ServerUnderTest, SoketiServer
+
+SERVER_KINDS = ["soketi", "local"]
+
+_RECORDS = pytest.StashKey[dict[str, list[FaultRecord]]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "faults: the fault-injection suite (a TCP fault proxy before real servers)"
     )
+
+
+@pytest.fixture(scope="session", params=SERVER_KINDS)
+def faults_server(request: pytest.FixtureRequest) -> Iterator[ServerUnderTest]:
+    """A running Soketi, then a running local server (the restart fault restarts them)."""
+    server: ServerUnderTest = SoketiServer() if request.param == "soketi" else BackgroundServer()
+    with server:
+        yield server
+
+
+@pytest.fixture
+def server(faults_server: ServerUnderTest) -> ServerUnderTest:
+    """The session's server, started again if a failed test left it down."""
+    faults_server.start()
+    return faults_server
+
+
+def server_name(server: ServerUnderTest) -> str:
+    """``local`` or ``soketi``."""
+    return "local" if isinstance(server, BackgroundServer) else "soketi"
+
+
+def record_faults(config: pytest.Config, title: str, records: list[FaultRecord]) -> None:
+    """Keep ``records`` for the summary printed at the end of the pytest run."""
+    config.stash.setdefault(_RECORDS, {}).setdefault(title, []).extend(records)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    tables = terminalreporter.config.stash.get(_RECORDS, {})
+    if not tables:
+        return
+    terminalreporter.section("fault injection: detection and recovery times")
+    for title, records in tables.items():
+        terminalreporter.write_line(summarize(records, title))
+        terminalreporter.write_line("")
