@@ -21,7 +21,15 @@ from .codec import read_json
 from .config import AppConfig
 from .signatures import api_request_authorized
 
-__all__ = ["ROUTES", "ApiCall", "ApiRequest", "ApiResponse", "Route", "handle_api_request"]
+__all__ = [
+    "NOT_FOUND",
+    "ROUTES",
+    "ApiCall",
+    "ApiRequest",
+    "ApiResponse",
+    "Route",
+    "handle_api_request",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,9 @@ class ApiResponse:
     def text(cls, status: int, text: str) -> ApiResponse:
         """A plain-text response (Reverb's errors)."""
         return cls(status, text.encode(), "text/plain")
+
+
+NOT_FOUND = ApiResponse.text(404, "Not found.")
 
 
 @dataclass(frozen=True)
@@ -114,20 +125,12 @@ def handle_api_request(
     if request.method == "GET" and segments in ([""], ["up"]):
         return ApiResponse.json(200, {"health": "OK"})  # Reverb's /up; / as Soketi has it
     if len(segments) < 2 or segments[0] != "apps":
-        return ApiResponse.text(404, "Not found.")
-    app_id, under_app = segments[1], segments[2:]
-    matching = [
-        (route, params) for route in ROUTES if (params := route.match(under_app)) is not None
-    ]
-    if not matching:
-        return ApiResponse.text(404, "Not found.")
-    found = next(
-        ((route, params) for route, params in matching if route.method == request.method), None
-    )
-    if found is None:
-        allowed = ", ".join(sorted({route.method for route, _ in matching}))
-        return ApiResponse(405, b"Method not allowed.", "text/plain", {"Allow": allowed})
-    route, params = found
+        return NOT_FOUND
+    app_id = segments[1]
+    matched = _match(request.method, segments[2:])
+    if isinstance(matched, ApiResponse):
+        return matched
+    route, params = matched
     app = find_app(app_id)
     if app is None:
         return ApiResponse.text(404, f"No matching application for ID [{app_id}].")
@@ -144,6 +147,22 @@ def handle_api_request(
         return ApiResponse.json(422, exc.errors)
     except _Unreadable:
         return ApiResponse.text(500, "Internal server error.")
+
+
+def _match(method: str, segments: Sequence[str]) -> tuple[Route, dict[str, str]] | ApiResponse:
+    """The route for ``method`` and the path ``segments`` under the app, or 404 or 405."""
+    allowed: set[str] = set()
+    for route in ROUTES:
+        params = route.match(segments)
+        if params is not None:
+            if route.method == method:
+                return route, params
+            allowed.add(route.method)
+    if not allowed:
+        return NOT_FOUND
+    return ApiResponse(
+        405, b"Method not allowed.", "text/plain", {"Allow": ", ".join(sorted(allowed))}
+    )
 
 
 def _body(call: ApiCall) -> dict[str, Any]:

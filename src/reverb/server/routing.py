@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .http11 import BAD_REQUEST, RequestHead, parse_query
-from .http_api import ApiRequest, ApiResponse
+from .http_api import NOT_FOUND, ApiRequest, ApiResponse
 
 __all__ = ["ApiRoute", "WebSocketRoute", "route"]
-
-NOT_FOUND = ApiResponse.text(404, "Not found.")
 
 
 @dataclass(frozen=True)
