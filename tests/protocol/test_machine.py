@@ -499,3 +499,66 @@ def test_repr_shows_socket_and_count(harness: Harness) -> None:
     harness.add("orders")
     assert repr(harness.core) == "<ClientProtocol socket_id='1.1' subscriptions=1>"
     assert [record.name for record in harness.core] == ["orders"]
+
+
+# -- decisions a mutation run found unpinned (docs/mutation-testing.md) ---------------------------
+
+
+def test_a_new_socket_takes_over_records_even_without_a_reported_loss(harness: Harness) -> None:
+    room = joined(harness)
+    pending, old = harness.add("private-b")
+    actions = harness.core.established(socket("3.3"))
+    requests = [action for action in actions if isinstance(action, Authorize)]
+    assert [(r.subscription, r.socket_id) for r in requests] == [(room, "3.3"), (pending, "3.3")]
+    assert requests[1].attempt != old.attempt
+    assert (room.state, pending.state) == (SubscriptionState.PENDING, SubscriptionState.PENDING)
+    assert len(room.members) == 0  # the old socket's members are gone with it
+
+
+def test_an_authorization_for_a_record_this_core_does_not_hold_is_ignored(
+    harness: Harness,
+) -> None:
+    own, request = harness.add("private-a")
+    elsewhere = ClientProtocol()
+    elsewhere.established(socket("5.5"))
+    stranger = Subscription("private-a")
+    stranger_request = only_authorize(elsewhere.add(stranger))
+    assert stranger_request.attempt == request.attempt  # attempts alone do not tell them apart
+    assert harness.core.authorized(stranger, request.attempt, {"auth": "k:x"}) == []
+    error = AuthenticationError("x")
+    assert harness.core.authorization_failed(stranger, request.attempt, error) == []
+    assert (own.state, stranger.state) == (SubscriptionState.PENDING, SubscriptionState.PENDING)
+    assert not harness.session.is_pending("private-a")
+
+
+def test_a_server_error_naming_a_channel_is_delivered_on_that_channel(
+    harness: Harness, chat: Subscription
+) -> None:
+    text = json.dumps(
+        {
+            "event": "pusher:error",
+            "channel": "private-chat",
+            "data": {"code": 4301, "message": "slow down"},
+        }
+    )
+    assert delivered(harness.feed(text)) == [
+        Event("pusher:error", "private-chat", {"code": 4301, "message": "slow down"})
+    ]
+    assert chat.state is SubscriptionState.SUBSCRIBED
+
+
+def test_a_confirmation_of_a_channel_nobody_registered_is_ignored(harness: Harness) -> None:
+    harness.session.subscribe_frame("orders")  # the session awaits it; the registry holds nothing
+    assert harness.confirm("orders") == []
+    assert harness.core.get("orders") is None
+
+
+def test_a_client_event_frame_of_exactly_max_size_bytes_is_allowed(
+    harness: Harness, chat: Subscription
+) -> None:
+    frame = harness.core.client_event_frame(chat, "client-x", {"s": "é"}, 10_000)
+    size = len(frame.encode())  # bytes, not characters: é is two
+    assert size == len(frame) + 1
+    assert harness.core.client_event_frame(chat, "client-x", {"s": "é"}, size) == frame
+    with pytest.raises(ClientEventError, match=f"frame is {size} bytes"):
+        harness.core.client_event_frame(chat, "client-x", {"s": "é"}, size - 1)

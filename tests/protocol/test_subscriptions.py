@@ -114,3 +114,12 @@ def test_presence_user_id(channel_data: str, expected: str | None) -> None:
 
 def test_repr() -> None:
     assert repr(Subscription("orders")) == "<Subscription 'orders' unsubscribed>"
+
+
+def test_a_new_record_is_unsubscribed_without_error_or_attempt() -> None:
+    fresh = Subscription("private-a")
+    assert fresh.state is S.UNSUBSCRIBED
+    assert fresh.error is None  # Channel.error reads it: None until a refusal
+    assert fresh.attempt == 0  # no authorization asked yet
+    assert fresh.user_data is None
+    assert len(fresh.members) == 0
