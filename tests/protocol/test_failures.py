@@ -72,3 +72,17 @@ def test_describe_code() -> None:
 def test_anything_else_is_refused() -> None:
     with pytest.raises(TypeError, match="not a failure"):
         to_exception(object())  # type: ignore[call-overload]
+
+
+def test_a_cause_whose_code_is_not_an_int_lends_no_code() -> None:
+    class OddError(ReverbError):
+        code = "E_TIMEOUT"
+
+    odd = OddError("odd")
+    assert to_exception(ConnectTimedOut("h:1", 5.0, odd)).code is None
+    assert to_exception(AttemptsExhausted(2, odd)).code is None
+
+
+def test_a_subscription_refusal_without_a_code_mentions_none() -> None:
+    error = to_exception(SubscriptionFailed("private-a", None, 401, "bad signature"))
+    assert str(error) == "server refused the subscription to 'private-a': bad signature"

@@ -101,3 +101,11 @@ def test_timeouts_are_exposed() -> None:
 def test_timeouts_must_be_positive(activity: float, pong: float) -> None:
     with pytest.raises(ValueError, match="positive"):
         Keepalive(activity, pong, now=0.0)
+
+
+def test_dead_only_once_poll_declares_it(keepalive: Keepalive) -> None:
+    assert keepalive.dead is False
+    assert keepalive.poll(130.0) is PING
+    assert keepalive.dead is False
+    assert keepalive.poll(140.0) is DEAD
+    assert keepalive.dead is True

@@ -169,3 +169,28 @@ def test_backoff_is_immutable() -> None:
     backoff = Backoff()
     with pytest.raises(AttributeError):
         backoff.initial = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial": 0},
+        {"maximum": 0},
+        {"initial": 0.25, "maximum": 0.5},
+        {"multiplier": 1},
+        {"jitter": 0},
+        {"jitter": 1},
+        {"max_attempts": 0},
+    ],
+)
+def test_backoff_settings_on_the_limits_are_accepted(kwargs: dict[str, Any]) -> None:
+    Backoff(**kwargs)
+
+
+def test_a_cap_below_one_second_caps_the_delays() -> None:
+    assert [Backoff(initial=0.25, maximum=0.5).base_delay(n) for n in range(3)] == [0.25, 0.5, 0.5]
+    assert Backoff(maximum=0).delay(3, lambda: 0.999) == 0
+
+
+def test_full_jitter_can_double_the_delay() -> None:
+    assert Backoff(jitter=1).delay(2, lambda: 0.5) == 6.0

@@ -87,3 +87,12 @@ def test_without_reconnect_every_failure_gives_up() -> None:
     assert reconnect.attempt_failed(error) == GiveUp(error)
     lost, decision = reconnect.socket_lost(4200)
     assert decision == GiveUp(lost)
+
+
+def test_a_lost_socket_out_of_attempts_gives_up_naming_the_loss() -> None:
+    reconnect = plan(max_attempts=0)
+    lost, decision = reconnect.socket_lost(1006)
+    assert isinstance(decision, GiveUp)
+    assert str(decision.error) == f"gave up after 0 reconnect attempts: {lost}"
+    assert str(lost) == "connection lost (code 1006)"
+    assert decision.error.code == 1006
