@@ -212,3 +212,9 @@ def test_repr_shows_members_and_me() -> None:
     text = repr(members_from(REVERB_TWO_MEMBERS, me="1"))
     assert "'1'" in text
     assert "me='1'" in text
+
+
+def test_a_snapshot_keeps_me() -> None:
+    snapshot = members_from(REVERB_TWO_MEMBERS, me="1").snapshot()
+    assert snapshot.me_id == "1"
+    assert snapshot.me == Member("1", {"name": "a"})

@@ -727,3 +727,75 @@ def test_late_subscription_succeeded_after_unsubscribe_is_dropped() -> None:
     )
     assert isinstance(late, Dropped)
     assert not session.is_subscribed("orders")
+
+
+# -- decisions a mutation run found unpinned (docs/mutation-testing.md) ---------------------------
+
+
+@pytest.mark.parametrize(("timeout", "expected"), [("0.5", 0.5), ("1", 1.0)])
+def test_an_activity_timeout_of_a_second_or_less_is_kept(timeout: str, expected: float) -> None:
+    data = json.dumps(f'{{"socket_id":"1.2","activity_timeout":{timeout}}}')
+    event = PusherSession().receive(f'{{"event":"pusher:connection_established","data":{data}}}')
+    assert event == Established("1.2", expected)
+
+
+def test_established_without_a_socket_id_says_so() -> None:
+    event = PusherSession().receive('{"event":"pusher:connection_established","data":"{}"}')
+    assert event == HandshakeFailed(None, "pusher:connection_established carried no socket_id")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"event":"pusher:error","data":null}',
+        '{"event":"pusher:error"}',
+        '{"event":"pusher:error","data":{"code":4001}}',
+        '{"event":"pusher:error","data":{"code":4001,"message":"","error":null}}',
+    ],
+)
+def test_a_handshake_error_without_a_message_is_an_unknown_error(text: str) -> None:
+    event = PusherSession().receive(text)
+    assert isinstance(event, HandshakeFailed)
+    assert event.message == "unknown error"
+
+
+def test_an_error_code_that_is_not_an_int_is_no_code() -> None:
+    event = PusherSession().receive('{"event":"pusher:error","data":{"code":"4001","message":"x"}}')
+    assert event == HandshakeFailed(None, "x")
+
+
+def test_a_server_error_naming_a_channel_that_is_not_a_string_names_none(
+    session: PusherSession,
+) -> None:
+    event = session.receive(
+        '{"event":"pusher:error","data":{"code":4301,"message":"m","channel":5}}'
+    )
+    assert event == ServerError(4301, "m", None)
+
+
+def test_a_second_confirmation_of_a_subscribed_channel_is_reported(
+    session: PusherSession,
+) -> None:
+    session.subscribe_frame("presence-room", "k:sig", '{"user_id":"1"}')
+    assert isinstance(session.receive(succeeded("presence-room")), SubscriptionSucceeded)
+    again = session.receive(succeeded("presence-room"))  # the server refreshes the members
+    assert again == SubscriptionSucceeded("presence-room", {})
+    assert session.is_subscribed("presence-room")
+
+
+def test_a_subscription_error_with_text_data_is_its_message(session: PusherSession) -> None:
+    session.subscribe_frame("private-a", auth="k:bad")
+    event = session.receive(
+        '{"event":"pusher:subscription_error","channel":"private-a","data":"denied"}'
+    )
+    assert event == SubscriptionFailed("private-a", None, None, "denied")
+    assert not session.is_pending("private-a")
+
+
+def test_a_subscription_error_carries_its_code(session: PusherSession) -> None:
+    session.subscribe_frame("private-a", auth="k:bad")
+    event = session.receive(
+        '{"event":"pusher:subscription_error","channel":"private-a",'
+        '"data":{"code":4009,"message":"Connection is unauthorized","status":401}}'
+    )
+    assert event == SubscriptionFailed("private-a", 4009, 401, "Connection is unauthorized")
