@@ -14,7 +14,16 @@ from urllib.parse import parse_qsl
 
 from .http_api import ApiResponse
 
-__all__ = ["RequestHead", "parse_head", "parse_query", "read_body", "read_head", "respond"]
+__all__ = [
+    "BAD_REQUEST",
+    "TOO_LARGE",
+    "RequestHead",
+    "parse_head",
+    "parse_query",
+    "read_body",
+    "read_head",
+    "respond",
+]
 
 _REASONS = {
     200: "OK",
@@ -28,7 +37,9 @@ _REASONS = {
 }
 
 BAD_REQUEST = ApiResponse.text(400, "Bad request.")
+"""An unparsable request."""
 TOO_LARGE = ApiResponse.text(413, "Payload too large.")
+"""A request over ``max_request_size``."""
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ class ApiResponse:
 
 
 NOT_FOUND = ApiResponse.text(404, "Not found.")
+"""Reverb's answer to a path it has no route for."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class ApiCall:
 
 
 Handler = Callable[[ApiCall], ApiResponse]
+"""Answers one endpoint's calls."""
 
 
 @dataclass(frozen=True)

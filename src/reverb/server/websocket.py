@@ -2,8 +2,9 @@
 
 The upgrade is handed to ``websockets``' sans-I/O :class:`~websockets.server.ServerProtocol`,
 driven by this module's read loop; each complete message goes to
-:func:`~reverb.server.handler.handle_message`. Order of the checks after the upgrade, as in
-Reverb (``reverb-protocol.md`` §1): unknown key (4001), origin (4009), connection quota (4004).
+:func:`~reverb.server.handler.handle_message`. After the upgrade, Reverb's checks
+(``reverb-protocol.md`` §1): an unknown key (4001), the origin (4009), the connection quota
+(4004); the last two leave the socket open but never established.
 """
 
 from __future__ import annotations
