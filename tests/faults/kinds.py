@@ -22,6 +22,10 @@ from tests.faults.proxy import Direction, RefuseMode
 if TYPE_CHECKING:
     from tests.faults.scenario import Scenario
 
+JS_USER = {"user_id": "js", "user_info": {"name": "pusher-js"}}
+"""The pusher-js peer's presence member (the scenario subscribes it with this)."""
+MEMBER_ADDED = "pusher:member_added"
+
 __all__ = ["KINDS", "Fault", "FaultKind", "random_faults"]
 
 HOLD_TIMEOUT = 5.0
@@ -70,8 +74,11 @@ class FaultKind:
             the client must keep its socket and never change state.
         immediate: whether the client is told (RST, FIN, close frame), so that it must notice
             at once rather than by keepalive.
-        close_code: the code ``on_disconnect`` must report for the lost socket.
+        lost: the codes ``on_disconnect`` must report, one per established socket lost
+            (``None``: no close frame; 4201: no reply to a ping).
         recovery_timeout: seconds allowed from healing to every subscription back.
+        settle: runs once the client is back (a disruptive fault's own checks), before the
+            after-fault checks.
     """
 
     name: str
@@ -79,8 +86,9 @@ class FaultKind:
     draw: Callable[[random.Random], Fault]
     disruptive: bool = True
     immediate: bool = True
-    close_code: int | None = None
+    lost: tuple[int | None, ...] = (None,)
     recovery_timeout: float = 10.0
+    settle: Callable[[Scenario], Awaitable[None]] | None = None
 
 
 def _now() -> float:
@@ -112,6 +120,26 @@ async def _cut(scenario: Scenario, fault: Fault) -> float:
     return await asyncio.wait_for(cut, HOLD_TIMEOUT)
 
 
+async def _cut_handshake(scenario: Scenario, fault: Fault) -> float:
+    """A reset, then the next connection cut inside its first frame (the server's
+    ``pusher:connection_established``): that attempt fails and the client tries again."""
+    struck = _now()
+    assert scenario.proxy.reset() == 1
+    cut = scenario.proxy.cut_next_frame(fault.cut_after)
+    await asyncio.wait_for(cut, HOLD_TIMEOUT)
+    return struck
+
+
+async def _flap(scenario: Scenario, fault: Fault) -> float:
+    """A reset, then the next connection reset too while the client re-subscribes (when it
+    sends the presence subscribe; the public and private ones went through)."""
+    flapped = scenario.proxy.reset_on_subscribe(scenario.presence_name)
+    struck = _now()
+    assert scenario.proxy.reset() == 1
+    await asyncio.wait_for(flapped, HOLD_TIMEOUT)
+    return struck
+
+
 def _refuse(mode: RefuseMode) -> Apply:
     async def apply(scenario: Scenario, fault: Fault) -> float:
         proxy = scenario.proxy
@@ -128,13 +156,40 @@ def _refuse(mode: RefuseMode) -> Apply:
         # At least one reconnect attempt must have been refused (the wait after the loss,
         # then the wait after a refused attempt) before healing: wait for it, then hold.
         await scenario.changed.wait_for(lambda: attempts_failed() >= 2, HOLD_TIMEOUT)
-        if mode == "reset":
+        if mode != "close":
             assert proxy.refused > refused_before
         await asyncio.sleep(max(0.0, struck + fault.duration - _now()))  # hold the refusal
         await proxy.heal()
         return struck
 
     return apply
+
+
+async def _peer_churn(scenario: Scenario, fault: Fault) -> float:
+    """While the client is away (its socket reset, new ones refused), the pusher-js peer
+    leaves the presence channel; it comes back once the client has (:func:`_peer_rejoins`)."""
+    proxy = scenario.proxy
+    await proxy.refuse("reset")
+    struck = _now()
+    assert proxy.reset() == 1
+    reply = await scenario.peer.command("unsubscribe", channel=scenario.presence_name)
+    assert reply["ok"], reply
+    await scenario.wait_server_members(set())  # py's dead socket dropped, js gone
+    await proxy.heal()
+    return struck
+
+
+async def _peer_rejoins(scenario: Scenario) -> None:
+    # The members were rebuilt from the server's list: js left while the client was away.
+    assert set(scenario.room.members) == {"py"}
+    mark = len(scenario.member_events)
+    reply = await scenario.peer.command(
+        "subscribe", channel=scenario.presence_name, user_data=JS_USER
+    )
+    assert reply["ok"], reply
+    await scenario.changed.wait_for(
+        lambda: (MEMBER_ADDED, "js") in scenario.member_events[mark:], HOLD_TIMEOUT
+    )
 
 
 async def _latency(scenario: Scenario, fault: Fault) -> float:
@@ -222,21 +277,21 @@ KINDS: dict[str, FaultKind] = {
             _black_hole("up"),
             _plain("blackhole-up"),
             immediate=False,
-            close_code=4201,
+            lost=(4201,),
         ),
         FaultKind(
             "blackhole-down",
             _black_hole("down"),
             _plain("blackhole-down"),
             immediate=False,
-            close_code=4201,
+            lost=(4201,),
         ),
         FaultKind(
             "blackhole-both",
             _black_hole("both"),
             _plain("blackhole-both"),
             immediate=False,
-            close_code=4201,
+            lost=(4201,),
         ),
         FaultKind(
             "latency",
@@ -260,6 +315,19 @@ KINDS: dict[str, FaultKind] = {
         ),
         FaultKind("cut", _cut, lambda rng: Fault("cut", cut_after=rng.randint(1, 60))),
         FaultKind(
+            "cut-handshake",
+            _cut_handshake,
+            lambda rng: Fault("cut-handshake", cut_after=rng.randint(1, 60)),
+        ),
+        FaultKind("flap", _flap, _plain("flap"), lost=(None, None)),
+        FaultKind("peer-churn", _peer_churn, _plain("peer-churn"), settle=_peer_rejoins),
+        FaultKind(
+            "refuse-stall",
+            _refuse("stall"),
+            lambda rng: Fault("refuse-stall", duration=round(rng.uniform(0.4, 1.2), 2)),
+            recovery_timeout=15.0,
+        ),
+        FaultKind(
             "refuse-reset",
             _refuse("reset"),
             lambda rng: Fault("refuse-reset", duration=round(rng.uniform(0.4, 1.2), 2)),
@@ -270,10 +338,10 @@ KINDS: dict[str, FaultKind] = {
             lambda rng: Fault("refuse-close", duration=round(rng.uniform(0.4, 1.2), 2)),
         ),
         FaultKind("restart", _restart, _plain("restart"), recovery_timeout=45.0),
-        FaultKind("close-4200", _close(4200), _plain("close-4200"), close_code=4200),
-        FaultKind("close-4201", _close(4201), _plain("close-4201"), close_code=4201),
-        FaultKind("close-4100", _close(4100), _plain("close-4100"), close_code=4100),
-        FaultKind("close-1009", _close(1009), _plain("close-1009"), close_code=1009),
+        FaultKind("close-4200", _close(4200), _plain("close-4200"), lost=(4200,)),
+        FaultKind("close-4201", _close(4201), _plain("close-4201"), lost=(4201,)),
+        FaultKind("close-4100", _close(4100), _plain("close-4100"), lost=(4100,)),
+        FaultKind("close-1009", _close(1009), _plain("close-1009"), lost=(1009,)),
         FaultKind("error-4009", _refused_subscription, _plain("error-4009"), disruptive=False),
     ]
 }

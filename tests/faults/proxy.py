@@ -11,12 +11,13 @@ between a client and that server the ways that matter to a websocket client:
   kept), or cap the bytes per second, in both directions;
 - :meth:`FaultProxy.cut_next_frame`: forward only the first bytes of the next server→client
   frame, then reset;
-- :meth:`FaultProxy.refuse`: refuse new connections (accept and RST at once, or close the
-  listener);
+- :meth:`FaultProxy.refuse`: refuse new connections (accept and RST at once, close the
+  listener, or accept and forward nothing);
 - :meth:`FaultProxy.inject_close`, :meth:`FaultProxy.inject_text`: send the client a WebSocket
   close frame with a code (then drop both sides), or a text frame, as if the server had;
 - :meth:`FaultProxy.intercept_subscribe`: swallow the client's next ``pusher:subscribe`` of a
-  channel and answer it with a given frame instead;
+  channel and answer it with a given frame instead; :meth:`FaultProxy.reset_on_subscribe`:
+  reset the connection on it;
 - :meth:`FaultProxy.heal`: forward normally again.
 
 It knows just enough WebSocket to do this: it forwards the HTTP upgrade as it comes and then
@@ -54,8 +55,9 @@ __all__ = [
 Direction = Literal["up", "down", "both"]
 """``up`` is client→server, ``down`` server→client."""
 
-RefuseMode = Literal["reset", "close"]
-"""``reset``: accept new connections and reset them at once; ``close``: stop listening."""
+RefuseMode = Literal["reset", "close", "stall"]
+"""``reset``: accept new connections and reset them at once; ``close``: stop listening;
+``stall``: accept them and forward nothing either way (they hang until a side gives up)."""
 
 READ_SIZE = 64 * 1024
 EOF_LINGER = 3.0
@@ -294,6 +296,11 @@ class ProxyConnection:
         """Whether the websocket upgrade went through (frames flow)."""
         return self.down.splitter.mode is _Mode.FRAMES
 
+    @property
+    def finishing(self) -> bool:
+        """Whether the pair is being torn down (nothing more is forwarded)."""
+        return self._finished.done()
+
     def reset(self) -> None:
         """Reset both sides now."""
         self._finish(reset_client=True, reset_server=True)
@@ -360,8 +367,11 @@ class ProxyConnection:
                 if not data:
                     flow.put(_Item(loop.time() + self._proxy.latency, _Action.EOF))
                     return
+                was_upgraded = flow.splitter.mode is _Mode.FRAMES
                 for unit in flow.splitter.feed(data):
                     self._proxy._route(self, flow, unit)
+                if flow is self.down and not was_upgraded and self.established:
+                    self._proxy.changed.notify()
         except OSError:  # that side reset: pass it on
             self._finish(reset_client=True, reset_server=True)
 
@@ -442,10 +452,10 @@ class FaultProxy:
         self._handlers: set[asyncio.Task[None]] = set()
         self._refusing: RefuseMode | None = None
         self._cut: tuple[int, asyncio.Future[float]] | None = None
-        self._intercepts: dict[str, tuple[bytes, asyncio.Future[float]]] = {}
+        self._intercepts: dict[str, tuple[bytes | None, asyncio.Future[float]]] = {}
         self._closed = False
         self.changed = Signal()
-        """Notified whenever a connection pair opens or closes."""
+        """Notified whenever a connection pair opens, is upgraded to a websocket, or closes."""
         self.latency = 0.0
         """Seconds added to every chunk, in both directions."""
         self.throttle: float | None = None
@@ -453,7 +463,7 @@ class FaultProxy:
         self.accepted = 0
         """Connection pairs opened so far."""
         self.refused = 0
-        """Connections reset on arrival while refusing."""
+        """Connections refused (reset on arrival, or stalled)."""
         self.upstream_failures = 0
         """Connections reset because the target could not be reached."""
 
@@ -552,8 +562,9 @@ class FaultProxy:
         return done
 
     async def refuse(self, mode: RefuseMode = "reset") -> None:
-        """Refuse new connections until :meth:`heal`: reset each one as it is accepted, or
-        close the listener (clients then get "connection refused")."""
+        """Refuse new connections until :meth:`heal`: reset each one as it is accepted,
+        close the listener (clients then get "connection refused"), or stall them (accepted,
+        then black-holed both ways; :meth:`heal` lets them through again)."""
         self._refusing = mode
         if mode == "close":
             self._stop_listening()
@@ -582,6 +593,17 @@ class FaultProxy:
         """
         done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._intercepts[channel] = (text_frame(reply), done)
+        return done
+
+    def reset_on_subscribe(self, channel: str) -> asyncio.Future[float]:
+        """Reset the connection on which the client next subscribes to ``channel`` (the
+        subscribe never reaches the server).
+
+        Returns:
+            A future resolved with the loop time of the reset.
+        """
+        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._intercepts[channel] = (None, done)
         return done
 
     async def heal(self) -> None:
@@ -624,7 +646,7 @@ class FaultProxy:
         assert task is not None
         self._handlers.add(task)
         try:
-            if self._refusing is not None or self._closed:
+            if self._closed or self._refusing in ("reset", "close"):
                 self.refused += 1
                 _reset(writer)
                 return
@@ -635,6 +657,9 @@ class FaultProxy:
                 _reset(writer)
                 return
             connection = ProxyConnection(self, (reader, writer), upstream)
+            if self._refusing == "stall":
+                self.refused += 1
+                connection.black_hole("both")
             self._connections.add(connection)
             self.accepted += 1
             self.changed.notify()
@@ -648,6 +673,8 @@ class FaultProxy:
 
     def _route(self, connection: ProxyConnection, flow: _Flow, unit: bytes | Frame) -> None:
         """Queue one unit read from ``flow``'s source, applying armed faults."""
+        if connection.finishing:  # reset or closed: nothing more gets through
+            return
         loop = asyncio.get_running_loop()
         due = loop.time() + self.latency
         if isinstance(unit, bytes):
@@ -657,7 +684,10 @@ class FaultProxy:
             channel = _subscribed_channel(unit)
             if channel is not None and channel in self._intercepts:
                 reply, done = self._intercepts.pop(channel)
-                connection.down.put(_Item(due, _Action.DATA, reply))
+                if reply is None:
+                    connection.reset()
+                else:
+                    connection.down.put(_Item(due, _Action.DATA, reply))
                 if not done.done():
                     done.set_result(loop.time())
                 return

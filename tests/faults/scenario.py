@@ -24,6 +24,7 @@ import linecache
 import logging
 import os
 import secrets
+import sys
 import tracemalloc
 from collections import Counter, defaultdict
 from collections.abc import Mapping
@@ -49,7 +50,7 @@ from reverb import (
     ReverbConfig,
 )
 from reverb.api import ApiClient, ApiError
-from tests.faults.kinds import KINDS, Fault
+from tests.faults.kinds import JS_USER, KINDS, MEMBER_ADDED, Fault
 from tests.faults.proxy import FaultProxy
 from tests.faults.report import FaultRecord
 from tests.faults.signals import Signal
@@ -61,6 +62,8 @@ ACTIVITY_TIMEOUT = 2.0
 """The client pings after this much silence..."""
 PONG_TIMEOUT = 1.0
 """...and gives the socket up when nothing answers within this."""
+CONNECT_TIMEOUT = 2.0
+"""A reconnect attempt that hangs (a stalled connection) is given up after this."""
 SCHEDULING_MARGIN = 1.0
 """Slack for a loaded machine on top of the keepalive timings."""
 DETECTION_BOUND = ACTIVITY_TIMEOUT + PONG_TIMEOUT + SCHEDULING_MARGIN
@@ -74,8 +77,8 @@ AGREEMENT_TIMEOUT = 30.0
 LEAK_TIMEOUT = 5.0
 
 PY_USER = {"user_id": "py", "user_info": {"name": "python-reverb"}}
-JS_USER = {"user_id": "js", "user_info": {"name": "pusher-js"}}
 EXPECTED_MEMBERS = frozenset({"py", "js"})
+MEMBER_REMOVED = "pusher:member_removed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,8 @@ class Scenario:
         """Per channel: the probe sequence numbers its handler got, in order."""
         self.client_probes: list[tuple[str, int]] = []
         """What the client-level probe handler got: ``(channel, seq)``."""
+        self.member_events: list[tuple[str, str]] = []
+        """``(MEMBER_ADDED or MEMBER_REMOVED, user id)`` seen on the presence channel."""
         self.sent: list[int] = []
         """Probe sequence numbers published, each to all three channels."""
         self.records: list[FaultRecord] = []
@@ -261,7 +266,7 @@ class Scenario:
             "pong_timeout": PONG_TIMEOUT,
             "reconnect_delay": 0.1,
             "reconnect_max_delay": 0.5,
-            "connect_timeout": 5.0,
+            "connect_timeout": CONNECT_TIMEOUT,
             "subscription_timeout": 5.0,
             **overrides,
         }
@@ -304,6 +309,8 @@ class Scenario:
             channel.bind("probe", self._on_probe)
             channel.bind("pusher:subscription_succeeded", self._on_subscribed)
         client.bind("probe", self._on_any_probe)
+        room.bind(MEMBER_ADDED, self._on_member)
+        room.bind(MEMBER_REMOVED, self._on_member)
         for channel in channels:
             assert await client.subscribe(channel) is channel
         socket_id = client.socket_id
@@ -356,6 +363,11 @@ class Scenario:
         self.probes[self._channel(event)].append(int(event.data["seq"]))
         self.changed.notify()
 
+    def _on_member(self, event: Event) -> None:
+        kind = MEMBER_ADDED if event.name == MEMBER_ADDED else MEMBER_REMOVED
+        self.member_events.append((kind, sys.intern(str(event.data.user_id))))
+        self.changed.notify()
+
     def _on_any_probe(self, event: Event) -> None:
         self.client_probes.append((self._channel(event), int(event.data["seq"])))
         self.changed.notify()
@@ -397,7 +409,9 @@ class Scenario:
             await self.proxy.heal()
             socket_id = await self._recovered(before, fault, kind.recovery_timeout)
             recovery = max(at for _, at in self.subscriptions[socket_id]) - struck
-            await self._check_disconnect(fault, disconnects_mark, kind.close_code)
+            await self._check_disconnects(fault, disconnects_mark, kind.lost)
+            if kind.settle is not None:
+                await kind.settle(self)
         else:
             await self.proxy.heal()
             assert self.states[states_mark:] == [], f"{fault}: {self.states[states_mark:]}"
@@ -440,16 +454,23 @@ class Scenario:
                 f"{ {name: str(c.state) for name, c in self.client.channels.items()} }"
             ) from None
 
-    async def _check_disconnect(self, fault: Fault, since: int, code: int | None) -> None:
+    async def _check_disconnects(
+        self, fault: Fault, since: int, expected: tuple[int | None, ...]
+    ) -> None:
+        """``on_disconnect`` was called once per socket lost, with the expected codes."""
         try:
-            await self.changed.wait_for(lambda: len(self.disconnects) > since, PROBE_TIMEOUT)
+            await self.changed.wait_for(
+                lambda: len(self.disconnects) >= since + len(expected), PROBE_TIMEOUT
+            )
         except TimeoutError:
-            raise AssertionError(f"{fault}: on_disconnect was not called") from None
+            raise AssertionError(
+                f"{fault}: on_disconnect called {len(self.disconnects) - since} times, "
+                f"expected {len(expected)}"
+            ) from None
         reasons = self.disconnects[since:]
-        assert len(reasons) == 1, f"{fault}: on_disconnect called {len(reasons)} times: {reasons}"
-        reason = reasons[0]
-        assert isinstance(reason, ConnectionError), f"{fault}: on_disconnect({reason!r})"
-        assert reason.code == code, f"{fault}: lost with code {reason.code}, expected {code}"
+        assert all(isinstance(reason, ConnectionError) for reason in reasons), reasons
+        codes = tuple(reason.code for reason in reasons if reason is not None)
+        assert codes == expected, f"{fault}: lost with codes {codes}, expected {expected}"
 
     # -- the checks -----------------------------------------------------------------------------
 
@@ -516,6 +537,19 @@ class Scenario:
                 return set()
             raise
         return {str(user["id"]) for user in reply["users"]}
+
+    async def wait_server_members(self, expected: set[str]) -> None:
+        """Wait (bounded) until the server lists exactly ``expected`` on the presence channel.
+
+        Raises:
+            AssertionError: it did not within ``AGREEMENT_TIMEOUT``.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + AGREEMENT_TIMEOUT
+        while (members := await self.server_members()) != expected:
+            if loop.time() > deadline:
+                raise AssertionError(f"the server lists {members}, expected {expected}")
+            await asyncio.sleep(0.05)  # the server's view: poll it
 
     async def presence_agrees(self) -> None:
         """Wait (bounded) until the server's users, the client's members and pusher-js's

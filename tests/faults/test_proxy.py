@@ -207,6 +207,19 @@ async def test_refuse_then_heal(proxy: FaultProxy, mode: str) -> None:
     writer.close()
 
 
+async def test_stalled_connections_hang_until_healed(proxy: FaultProxy) -> None:
+    await proxy.refuse("stall")
+    reader, writer = await open_client(proxy)
+    writer.write(b"held")
+    await nothing_arrives(reader)
+    assert proxy.refused == 1
+    await proxy.heal()
+    writer.write(b"back")
+    assert await read_exactly(reader, 4) == b"back"  # what was sent while stalled is gone
+    writer.close()
+    await proxy.wait_for_open_pairs(0)
+
+
 async def test_unreachable_target_resets_the_client() -> None:
     async with FaultProxy("127.0.0.1", free_port()) as proxy:
         reader, writer = await asyncio.open_connection(proxy.host, proxy.port)
@@ -349,6 +362,38 @@ async def test_intercepted_subscribe_never_reaches_the_server(
             server.arrived.clear()
             await server.arrived.wait()
     assert bytes(server.received) == other
+    writer.close()
+
+
+async def test_reset_on_subscribe(scripted: tuple[ScriptedServer, FaultProxy]) -> None:
+    server, proxy = scripted
+    reader, writer, _ = await upgraded(server, proxy)
+    armed = proxy.reset_on_subscribe("presence-x")
+    writer.write(client_frame('{"event":"pusher:subscribe","data":{"channel":"presence-x"}}'))
+    assert await ends_with_reset(reader) == b""
+    assert armed.done()
+    assert bytes(server.received) == b""  # the subscribe never reached the server
+    writer.close()
+    await proxy.wait_for_open_pairs(0)
+
+
+async def test_nothing_gets_through_a_connection_being_reset(
+    scripted: tuple[ScriptedServer, FaultProxy],
+) -> None:
+    server, proxy = scripted
+    reader, writer, server_writer = await upgraded(server, proxy)
+    server_writer.write(text_frame("late"))
+    await server_writer.drain()
+    proxy.reset()
+    cut = proxy.cut_next_frame(1)  # armed after the reset: for the next connection
+    assert await ends_with_reset(reader) in (b"", text_frame("late"))  # sent before, or never
+    writer.close()
+    await proxy.wait_for_open_pairs(0)
+    assert not cut.done()
+    reader, writer, server_writer = await upgraded(server, proxy)
+    server_writer.write(text_frame("first"))
+    assert await ends_with_reset(reader) == text_frame("first")[:1]
+    assert cut.done()
     writer.close()
 
 
