@@ -14,6 +14,7 @@ from tests.support.soketi import ServerUnderTest, SoketiServer
 SERVER_KINDS = ["soketi", "local"]
 
 _RECORDS = pytest.StashKey[dict[str, list[FaultRecord]]]()
+_NOTES = pytest.StashKey[dict[str, list[str]]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,9 +43,13 @@ def server_name(server: ServerUnderTest) -> str:
     return "local" if isinstance(server, BackgroundServer) else "soketi"
 
 
-def record_faults(config: pytest.Config, title: str, records: list[FaultRecord]) -> None:
-    """Keep ``records`` for the summary printed at the end of the pytest run."""
+def record_faults(
+    config: pytest.Config, title: str, records: list[FaultRecord], *notes: str
+) -> None:
+    """Keep ``records`` (and lines of ``notes``) for the summary printed at the end of the
+    pytest run, under ``title``."""
     config.stash.setdefault(_RECORDS, {}).setdefault(title, []).extend(records)
+    config.stash.setdefault(_NOTES, {}).setdefault(title, []).extend(notes)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -52,6 +57,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not tables:
         return
     terminalreporter.section("fault injection: detection and recovery times")
+    notes = terminalreporter.config.stash.get(_NOTES, {})
     for title, records in tables.items():
         terminalreporter.write_line(summarize(records, title))
+        for line in notes.get(title, []):
+            terminalreporter.write_line(line)
         terminalreporter.write_line("")

@@ -17,7 +17,6 @@ import pytest
 
 from tests.faults.conftest import record_faults, server_name
 from tests.faults.kinds import KINDS, random_faults
-from tests.faults.report import summarize
 from tests.faults.scenario import MemoryCheckpoint, Scenario
 from tests.support.soketi import ServerUnderTest
 
@@ -54,16 +53,16 @@ async def test_random_faults_in_a_row(
         end = scenario.memory()
     assert scenario.baseline_memory is not None
     title = f"{server_name(server)}: {FAULT_COUNT} random faults in a row, seed {SEED}"
-    record_faults(request.config, title, scenario.records)
-    print(f"\n{summarize(scenario.records, title)}")
+    total, total_top = end.growth_since(scenario.baseline_memory)
+    notes = [f"client memory: {total:+} bytes since setup"]
+    per_fault, warm_top = 0.0, ""
+    if warm is not None and end.faults > warm.faults:
+        growth, warm_top = end.growth_since(warm)
+        per_fault = growth / (end.faults - warm.faults)
+        notes.append(f"client memory: {per_fault:+.0f} bytes per fault after {warm.faults}")
+    record_faults(request.config, title, scenario.records, *notes)
     assert len(scenario.records) == FAULT_COUNT
     if len(KINDS) <= FAULT_COUNT:
         assert {record.kind for record in scenario.records} == set(KINDS)
-    growth, top = end.growth_since(scenario.baseline_memory)
-    print(f"client memory: {growth:+} bytes since setup")
-    assert growth < MEMORY_BOUND + MEMORY_PER_FAULT * FAULT_COUNT, top
-    if warm is not None:
-        growth, top = end.growth_since(warm)
-        per_fault = growth / (end.faults - warm.faults)
-        print(f"client memory: {per_fault:+.0f} bytes per fault after the first {warm.faults}")
-        assert per_fault < MEMORY_PER_FAULT, top
+    assert total < MEMORY_BOUND + MEMORY_PER_FAULT * FAULT_COUNT, total_top
+    assert per_fault < MEMORY_PER_FAULT, warm_top
