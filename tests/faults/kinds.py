@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from reverb import ConnectionState, SubscriptionError
+from reverb import ConnectionState, SubscriptionError, SubscriptionState
 from tests.faults.proxy import Direction, RefuseMode
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ class FaultKind:
         recovery_timeout: seconds allowed from healing to every subscription back.
         settle: runs once the client is back (a disruptive fault's own checks), before the
             after-fault checks.
+        refusals: how many ``pusher:subscription_error`` events the scenario's channels get.
     """
 
     name: str
@@ -89,6 +90,7 @@ class FaultKind:
     lost: tuple[int | None, ...] = (None,)
     recovery_timeout: float = 10.0
     settle: Callable[[Scenario], Awaitable[None]] | None = None
+    refusals: int = 0
 
 
 def _now() -> float:
@@ -261,6 +263,33 @@ async def _refused_subscription(scenario: Scenario, fault: Fault) -> float:
     return struck
 
 
+async def _refused_resubscription(scenario: Scenario, fault: Fault) -> float:
+    """A reset, and on the next socket the private channel's re-subscription answered with
+    4009: that channel alone fails (its handlers get ``pusher:subscription_error``), the
+    others come back; the next reconnect (a second reset) must subscribe it again."""
+    proxy, client = scenario.proxy, scenario.client
+    refused = proxy.intercept_subscribe(scenario.private_name, reverb_error_frame(4009))
+    errors_mark = len(scenario.subscription_errors)
+    struck = _now()
+    assert proxy.reset() == 1
+    await asyncio.wait_for(refused, HOLD_TIMEOUT)
+    await scenario.changed.wait_for(
+        lambda: scenario.subscription_errors[errors_mark:], HOLD_TIMEOUT
+    )
+    assert scenario.subscription_errors[errors_mark:] == [(scenario.private_name, 4009)]
+    socket_id = client.socket_id
+    others = {scenario.public_name, scenario.presence_name}
+    await scenario.changed.wait_for(
+        lambda: {c for c, _ in scenario.subscriptions.get(socket_id, [])} >= others,
+        HOLD_TIMEOUT,
+    )
+    assert client.state is ConnectionState.CONNECTED
+    assert client.socket_id == socket_id
+    assert client.channels[scenario.private_name].state is SubscriptionState.FAILED
+    assert proxy.reset() == 1
+    return struck
+
+
 # -- the catalogue -------------------------------------------------------------------------------
 
 
@@ -343,6 +372,13 @@ KINDS: dict[str, FaultKind] = {
         FaultKind("close-4100", _close(4100), _plain("close-4100"), lost=(4100,)),
         FaultKind("close-1009", _close(1009), _plain("close-1009"), lost=(1009,)),
         FaultKind("error-4009", _refused_subscription, _plain("error-4009"), disruptive=False),
+        FaultKind(
+            "resubscribe-4009",
+            _refused_resubscription,
+            _plain("resubscribe-4009"),
+            lost=(None, None),
+            refusals=1,
+        ),
     ]
 }
 """Every repeatable fault kind, by name."""

@@ -197,6 +197,8 @@ class Scenario:
         """Per channel: the probe sequence numbers its handler got, in order."""
         self.client_probes: list[tuple[str, int]] = []
         """What the client-level probe handler got: ``(channel, seq)``."""
+        self.subscription_errors: list[tuple[str, int | None]] = []
+        """``(channel, code)`` of each ``pusher:subscription_error`` the handlers got."""
         self.member_events: list[tuple[str, str]] = []
         """``(MEMBER_ADDED or MEMBER_REMOVED, user id)`` seen on the presence channel."""
         self.sent: list[int] = []
@@ -308,6 +310,7 @@ class Scenario:
         for channel in channels:  # bound once, before subscribing; never again
             channel.bind("probe", self._on_probe)
             channel.bind("pusher:subscription_succeeded", self._on_subscribed)
+            channel.bind("pusher:subscription_error", self._on_subscription_error)
         client.bind("probe", self._on_any_probe)
         room.bind(MEMBER_ADDED, self._on_member)
         room.bind(MEMBER_REMOVED, self._on_member)
@@ -363,6 +366,11 @@ class Scenario:
         self.probes[self._channel(event)].append(int(event.data["seq"]))
         self.changed.notify()
 
+    def _on_subscription_error(self, event: Event) -> None:
+        code = event.data.get("code") if isinstance(event.data, Mapping) else None
+        self.subscription_errors.append((self._channel(event), code))
+        self.changed.notify()
+
     def _on_member(self, event: Event) -> None:
         kind = MEMBER_ADDED if event.name == MEMBER_ADDED else MEMBER_REMOVED
         self.member_events.append((kind, sys.intern(str(event.data.user_id))))
@@ -389,6 +397,7 @@ class Scenario:
         assert client.state is ConnectionState.CONNECTED, f"before {fault}: {client.state}"
         before = client.socket_id
         states_mark, disconnects_mark = len(self.states), len(self.disconnects)
+        errors_mark = len(self.subscription_errors)
         started = self._now()
         struck = await kind.apply(self, fault)
         detection = recovery = None
@@ -419,6 +428,8 @@ class Scenario:
             assert len(self.disconnects) == disconnects_mark, f"{fault}: on_disconnect called"
             assert before is not None
             socket_id = before
+        errors = self.subscription_errors[errors_mark:]
+        assert len(errors) == kind.refusals, f"{fault}: subscription errors {errors}"
         await self.verify(socket_id)
         record = FaultRecord(fault.kind, str(fault), detection, recovery, self._now() - started)
         self.records.append(record)
