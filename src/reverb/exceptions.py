@@ -12,6 +12,7 @@
     ├── ClientEventError                       a client event that may not be sent (name, channel,
     │                                          not subscribed, too large)
     ├── ProtocolError                          the server sent something that is not protocol 7
+    │   └── DecryptionError                    an encrypted event that the channel's key cannot open
     ├── ApiError                               the HTTP API (``reverb.api``) answered with an error
     ├── TransportClosed (reverb.transport)     raised by transports when the websocket is closed;
     │                                          the client turns it into ConnectionError or a
@@ -35,6 +36,7 @@ __all__ = [
     "ClientEventError",
     "ConfigurationError",
     "ConnectionError",
+    "DecryptionError",
     "ProtocolError",
     "ReverbError",
     "SubscriptionError",
@@ -117,3 +119,17 @@ class ApiError(ReverbError):
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+class DecryptionError(ProtocolError):
+    """An event on a ``private-encrypted-`` channel could not be decrypted with its key.
+
+    Attributes:
+        channel: the channel the event arrived on.
+        event: the event's name.
+    """
+
+    def __init__(self, message: str, *, channel: str, event: str) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.event = event

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 __all__ = [
     "api_signing_string",
     "channel_auth",
+    "channel_shared_secret",
     "channel_signature",
     "sign",
     "signed_api_query",
@@ -86,3 +87,12 @@ def signed_api_query(
         query["body_md5"] = hashlib.md5(body).hexdigest()
     query["auth_signature"] = sign(secret, api_signing_string(method, path, query))
     return query
+
+
+def channel_shared_secret(channel_name: str, master_key: bytes) -> bytes:
+    """The 32-byte key of a ``private-encrypted-`` channel, as the official server SDKs derive
+    it: SHA-256 of the channel name's bytes followed by the app's encryption master key.
+
+    Every socket and user of the channel gets the same key.
+    """
+    return hashlib.sha256(channel_name.encode() + master_key).digest()
