@@ -209,7 +209,6 @@ async def test_missing_secret_gives_authentication_error(server: FakeServer) -> 
         ("", "empty"),
         ("has space", "may only contain"),
         ("x" * 201, "limit is 200"),
-        ("private-encrypted-secrets", "encrypted"),
     ],
 )
 async def test_bad_channel_names_are_refused_before_sending(

@@ -27,6 +27,7 @@ if _typing.TYPE_CHECKING:
     from .auth import Authenticator, Authorization, ChannelAuthenticator
     from .channels import (
         Channel,
+        EncryptedChannel,
         PresenceChannel,
         PrivateChannel,
         PublicChannel,
@@ -39,14 +40,17 @@ if _typing.TYPE_CHECKING:
     from .exceptions import (
         ApiError,
         AuthenticationError,
+        AuthorizationFailed,
         ClientEventError,
         ConfigurationError,
         ConnectionError,
         DecryptionError,
         ProtocolError,
         ReverbError,
+        SignInError,
         SubscriptionError,
     )
+    from .http_auth import HttpAuthenticator
     from .messages import Event, Message
     from .protocol.presence import Member, Members
     from .protocol.state import ConnectionState
@@ -57,6 +61,7 @@ __all__ = [
     "AuthenticationError",
     "Authenticator",
     "Authorization",
+    "AuthorizationFailed",
     "Binding",
     "Channel",
     "ChannelAuthenticator",
@@ -67,8 +72,10 @@ __all__ = [
     "ConnectionError",
     "ConnectionState",
     "DecryptionError",
+    "EncryptedChannel",
     "Event",
     "Handler",
+    "HttpAuthenticator",
     "Member",
     "Members",
     "Message",
@@ -79,6 +86,7 @@ __all__ = [
     "ReverbClient",
     "ReverbConfig",
     "ReverbError",
+    "SignInError",
     "SubscriptionError",
     "SubscriptionState",
     "Transport",
@@ -93,6 +101,7 @@ _LAZY: dict[str, str] = {
     "AuthenticationError": ".exceptions",
     "Authenticator": ".auth",
     "Authorization": ".auth",
+    "AuthorizationFailed": ".exceptions",
     "Binding": ".dispatch",
     "Channel": ".channels",
     "ChannelAuthenticator": ".auth",
@@ -103,8 +112,10 @@ _LAZY: dict[str, str] = {
     "ConnectionError": ".exceptions",
     "DecryptionError": ".exceptions",
     "ConnectionState": ".protocol.state",
+    "EncryptedChannel": ".channels",
     "Event": ".messages",
     "Handler": ".dispatch",
+    "HttpAuthenticator": ".http_auth",
     "Member": ".protocol.presence",
     "Members": ".protocol.presence",
     "Message": ".messages",
@@ -115,6 +126,7 @@ _LAZY: dict[str, str] = {
     "ReverbClient": ".client",
     "ReverbConfig": ".config",
     "ReverbError": ".exceptions",
+    "SignInError": ".exceptions",
     "SubscriptionError": ".exceptions",
     "SubscriptionState": ".channels",
     "Transport": ".transport",

@@ -14,6 +14,7 @@ backend services that hold the secret; an endpoint-backed authenticator can repl
 
 from __future__ import annotations
 
+import base64
 import inspect
 from collections.abc import Awaitable, Mapping
 from typing import Any, Protocol, TypedDict, runtime_checkable
@@ -21,7 +22,7 @@ from typing import Any, Protocol, TypedDict, runtime_checkable
 from .exceptions import AuthenticationError, ConfigurationError
 from .messages import encode_json
 from .protocol.names import ChannelKind, channel_kind
-from .protocol.signing import channel_auth
+from .protocol.signing import channel_auth, channel_shared_secret
 
 __all__ = [
     "Authenticator",
@@ -62,24 +63,33 @@ class Authenticator:
 
     Private channels sign ``"{socket_id}:{channel}"``; presence channels sign
     ``"{socket_id}:{channel}:{channel_data}"``, where ``channel_data`` is ``user_data`` as
-    compact JSON. ``user_data`` must name a ``user_id``.
+    compact JSON. ``user_data`` must name a ``user_id``. ``private-encrypted-`` channels also
+    get their ``shared_secret``, derived from the encryption master key as the server SDKs do,
+    when there is one.
 
     Args:
         app_key: the application key (``REVERB_APP_KEY``).
         app_secret: the application secret (``REVERB_APP_SECRET``); never shown in reprs.
+        encryption_master_key: the app's 32-byte encryption master key
+            (``REVERB_ENCRYPTION_MASTER_KEY_BASE64``, decoded); never shown in reprs.
     """
 
-    __slots__ = ("_app_secret", "app_key")
+    __slots__ = ("_app_secret", "_encryption_master_key", "app_key")
 
-    def __init__(self, app_key: str, app_secret: str) -> None:
+    def __init__(
+        self, app_key: str, app_secret: str, *, encryption_master_key: bytes | None = None
+    ) -> None:
         if not app_key:
             raise ConfigurationError("the authenticator needs an app key")
         if not app_secret:
             raise ConfigurationError(
                 "signing private and presence channels needs the app secret (REVERB_APP_SECRET)"
             )
+        if encryption_master_key is not None and len(encryption_master_key) != 32:
+            raise ConfigurationError("the encryption master key must be 32 bytes")
         self.app_key = app_key
         self._app_secret = app_secret
+        self._encryption_master_key = encryption_master_key
 
     def __repr__(self) -> str:
         return f"Authenticator(app_key={self.app_key!r}, app_secret=<hidden>)"
@@ -116,11 +126,21 @@ class Authenticator:
         result: Authorization = {"auth": auth}
         if channel_data is not None:
             result["channel_data"] = channel_data
+        master_key = self._encryption_master_key
+        if kind is ChannelKind.ENCRYPTED and master_key is not None:
+            key = channel_shared_secret(channel_name, master_key)
+            result["shared_secret"] = base64.b64encode(key).decode()
         return result
 
 
-def local_authenticator(app_key: str, app_secret: str | None, channel_name: str) -> Authenticator:
-    """The default authenticator: local signing with the app secret.
+def local_authenticator(
+    app_key: str,
+    app_secret: str | None,
+    channel_name: str,
+    encryption_master_key: bytes | None = None,
+) -> Authenticator:
+    """The default authenticator: local signing with the app secret (and, for
+    ``private-encrypted-`` channels, the encryption master key).
 
     Raises:
         AuthenticationError: there is no secret to sign ``channel_name`` with.
@@ -131,7 +151,7 @@ def local_authenticator(app_key: str, app_secret: str | None, channel_name: str)
             "app_secret=) to sign locally, or pass authenticator=",
             channel=channel_name,
         )
-    return Authenticator(app_key, app_secret)
+    return Authenticator(app_key, app_secret, encryption_master_key=encryption_master_key)
 
 
 async def authorize(

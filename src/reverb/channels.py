@@ -10,7 +10,8 @@ state is not kept here: it lives in the core's
     Channel (abstract)
     ├── PublicChannel
     └── PrivateChannel          private-*: signed subscription, client events
-        └── PresenceChannel     presence-*: members, me
+        ├── PresenceChannel     presence-*: members, me
+        └── EncryptedChannel    private-encrypted-*: payloads decrypted, no client events
 
 Custom channel types subclass one of these and override :meth:`Channel._subscribe` (what to
 send to subscribe) and/or :meth:`Channel._handle_event` (what to do with a received event),
@@ -23,6 +24,7 @@ never imports the client.
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import replace
@@ -30,7 +32,8 @@ from typing import Any, ClassVar, Protocol
 
 from .auth import Authorization
 from .dispatch import Bindable, ClientStats, HandlerRegistry, run_handlers
-from .exceptions import ReverbError
+from .encryption import decode_shared_secret, decrypt_data
+from .exceptions import AuthenticationError, DecryptionError, ReverbError
 from .messages import Event
 from .protocol.names import ChannelKind
 from .protocol.presence import Member, Members
@@ -39,11 +42,14 @@ from .protocol.subscriptions import Subscription, SubscriptionState, Trigger
 __all__ = [
     "Channel",
     "ChannelHost",
+    "EncryptedChannel",
     "PresenceChannel",
     "PrivateChannel",
     "PublicChannel",
     "SubscriptionState",
 ]
+
+logger = logging.getLogger("reverb.channels")
 
 
 class ChannelHost(Protocol):
@@ -52,6 +58,15 @@ class ChannelHost(Protocol):
     @property
     def stats(self) -> ClientStats:
         """Where handler failures are counted."""
+        ...
+
+    @property
+    def socket_id(self) -> str | None:
+        """The current socket id, while connected."""
+        ...
+
+    async def _report_error(self, error: ReverbError) -> None:
+        """Hand ``error`` to the client's ``on_error`` handlers (called on the dispatcher)."""
         ...
 
     async def _authorize(
@@ -75,6 +90,8 @@ class Channel(Bindable, ABC):
     """
 
     kind: ClassVar[ChannelKind] = ChannelKind.PUBLIC
+    _opens_events: ClassVar[bool] = False
+    """Whether the dispatcher passes events through :meth:`_open_event` first."""
 
     def __init__(self, name: str, client: ChannelHost) -> None:
         self.name = name
@@ -127,6 +144,14 @@ class Channel(Bindable, ABC):
         Called on every new socket. ``{"channel": name}`` plus, where needed, ``auth`` and
         ``channel_data``.
         """
+
+    async def _open_event(self, event: Event) -> Event | None:
+        """Return ``event`` as every handler should see it, or ``None`` to withhold it.
+
+        Called by the dispatcher, before :meth:`_handle_event` and the client-wide handlers,
+        only when the class sets ``_opens_events = True``.
+        """
+        return event
 
     async def _handle_event(self, event: Event, data: Any) -> None:
         """Deliver a received event to this channel's handlers, in binding order.
@@ -268,3 +293,77 @@ class PresenceChannel(PrivateChannel):
             data["channel_data"] = channel_data
             self._subscription.note_channel_data(channel_data)
         return data
+
+
+class EncryptedChannel(PrivateChannel):
+    """A ``private-encrypted-`` channel: end-to-end encrypted payloads, decrypted here.
+
+    The key is the ``shared_secret`` of the channel's authorization (base64 of 32 bytes), which
+    the local authenticator derives from ``encryption_master_key_base64``. It is never sent to
+    the server, logged or shown. Handlers, client-wide ones included, get the decrypted data
+    (decoded as JSON when it is JSON). An event the key cannot open is retried once with a fresh
+    key from a new authorization; if that fails too it is withheld, counted in
+    ``stats.decryption_errors``, logged and reported as a
+    :class:`~reverb.exceptions.DecryptionError` to the client's ``on_error`` handlers. Events
+    behind it wait, so their order is kept. Client events are refused (as pusher-js does).
+    """
+
+    kind = ChannelKind.ENCRYPTED
+    _opens_events = True
+
+    def __init__(self, name: str, client: ChannelHost) -> None:
+        super().__init__(name, client)
+        self.__key: bytes | None = None
+
+    async def _subscribe(self, socket_id: str) -> Mapping[str, str]:
+        authorization = await self._authorize(socket_id, None)
+        self.__key = self._key_of(authorization)
+        return {"channel": self.name, "auth": authorization["auth"]}
+
+    def _key_of(self, authorization: Authorization) -> bytes:
+        secret = authorization.get("shared_secret")
+        if secret is None:
+            raise AuthenticationError(
+                f"{self.name!r} is end-to-end encrypted but its authorization has no "
+                "shared_secret: set REVERB_ENCRYPTION_MASTER_KEY_BASE64 (or "
+                "encryption_master_key_base64=) to sign locally, or have the authenticator "
+                "return 'shared_secret'",
+                channel=self.name,
+            )
+        try:
+            return decode_shared_secret(secret)
+        except ValueError as exc:
+            raise AuthenticationError(
+                f"the authorization of {self.name!r} has a bad shared_secret: {exc}",
+                channel=self.name,
+            ) from None
+
+    async def _open_event(self, event: Event) -> Event | None:
+        if event.name.startswith(("pusher:", "pusher_internal:")):
+            return event
+        try:
+            return self._decrypted(event)
+        except ValueError:
+            pass
+        socket_id = self.client.socket_id
+        try:
+            if socket_id is None:
+                raise AuthenticationError("not connected", channel=self.name)
+            self.__key = self._key_of(await self._authorize(socket_id, None))
+            return self._decrypted(event)
+        except (ValueError, ReverbError) as exc:
+            reason = str(exc)
+        self.client.stats.decryption_errors += 1
+        logger.error("withheld %r on %s: %s", event.name, self.name, reason)
+        error = DecryptionError(
+            f"could not decrypt {event.name!r} on {self.name!r}, even with a fresh key: {reason}",
+            channel=self.name,
+            event=event.name,
+        )
+        await self.client._report_error(error)
+        return None
+
+    def _decrypted(self, event: Event) -> Event:
+        if self.__key is None:
+            raise ValueError("the channel has no key yet")
+        return replace(event, data=decrypt_data(event.data, self.__key))

@@ -22,10 +22,25 @@ from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar, overload
 
 from .auth import Authorization, ChannelAuthenticator, authorize, local_authenticator
-from .channels import Channel, PresenceChannel, PrivateChannel, PublicChannel, SubscriptionState
+from .channels import (
+    Channel,
+    EncryptedChannel,
+    PresenceChannel,
+    PrivateChannel,
+    PublicChannel,
+    SubscriptionState,
+)
 from .config import ReverbConfig
 from .connection import Connection
-from .dispatch import Bindable, ClientStats, Dispatcher, HandlerRegistry, maybe_await
+from .dispatch import (
+    Bindable,
+    ClientStats,
+    Dispatcher,
+    ErrorHandler,
+    ErrorHandlers,
+    HandlerRegistry,
+    maybe_await,
+)
 from .exceptions import ConfigurationError, ConnectionError, ReverbError, SubscriptionError
 from .protocol.failures import SubscriptionTimedOut, to_exception
 from .protocol.machine import ClientProtocol
@@ -44,6 +59,7 @@ C = TypeVar("C", bound=Channel)
 _ChannelClasses: dict[ChannelKind, type[Channel]] = {
     ChannelKind.PUBLIC: PublicChannel,
     ChannelKind.PRIVATE: PrivateChannel,
+    ChannelKind.ENCRYPTED: EncryptedChannel,
 }
 _NOT_STARTED = (ConnectionState.INITIALIZED, ConnectionState.DISCONNECTED, ConnectionState.FAILED)
 _RETRYABLE = (SubscriptionState.UNSUBSCRIBED, SubscriptionState.FAILED)
@@ -98,6 +114,7 @@ class ReverbClient(Bindable):
         """The channel objects by name: handles on the core's subscription records."""
         self._handlers = HandlerRegistry()
         self._state_handlers: list[StateChangeHandler] = []
+        self._error_handlers = ErrorHandlers(self.stats)
         self._core = ClientProtocol()
         self._dispatcher = Dispatcher(self._channels, self._handlers, self.stats)
         self._subscriber = Subscriber(
@@ -254,12 +271,11 @@ class ReverbClient(Bindable):
             timeout: seconds to wait for the server; ``subscription_timeout`` by default.
 
         Returns:
-            The channel: a :class:`PublicChannel`, :class:`PrivateChannel` or
-            :class:`PresenceChannel` (or the object passed in).
+            The channel: a :class:`PublicChannel`, :class:`PrivateChannel`,
+            :class:`EncryptedChannel` or :class:`PresenceChannel` (or the object passed in).
 
         Raises:
-            ConfigurationError: an invalid channel name, or a ``private-encrypted-`` name
-                without a channel class that can decrypt.
+            ConfigurationError: an invalid channel name.
             AuthenticationError: the authenticator could not authorize the channel.
             SubscriptionError: the server refused the subscription, or did not answer within
                 the timeout. The connection stays usable.
@@ -286,7 +302,7 @@ class ReverbClient(Bindable):
         except ReverbError as exc:
             if created:
                 await self._abandon(target, exc)
-            raise exc from None
+            raise exc from exc.__cause__  # AuthorizationFailed keeps its authenticator's error
         except BaseException:
             if created:
                 await self._abandon(target, SubscriptionError("cancelled", channel=target.name))
@@ -330,11 +346,6 @@ class ReverbClient(Bindable):
                 )
             return existing, False
         kind = channel_kind(name)
-        if kind is ChannelKind.ENCRYPTED:
-            raise ConfigurationError(
-                f"{name!r} is an end-to-end encrypted channel; subscribe with a Channel "
-                "subclass that decrypts its payloads (built-in support is planned)"
-            )
         if user_data is not None and not isinstance(user_data, Mapping):
             raise ConfigurationError(
                 f"user_data must be a mapping such as {{'user_id': ...}}, not "
@@ -371,6 +382,7 @@ class ReverbClient(Bindable):
                 self.config.app_key,
                 secret.get_secret_value() if secret is not None else None,
                 channel_name,
+                self.config.encryption_master_key,
             )
         return await authorize(authenticator, socket_id, channel_name, user_data)
 
@@ -395,6 +407,19 @@ class ReverbClient(Bindable):
                 self._state_handlers.remove(handler)
 
         return remove
+
+    def on_error(self, handler: ErrorHandler) -> Callable[[], None]:
+        """Call ``handler(error)``, sync or async, for errors no call raises: for now a
+        :class:`~reverb.DecryptionError` (an encrypted event withheld). Runs on the handler
+        task, in order with the events.
+
+        Returns:
+            A function that removes the handler.
+        """
+        return self._error_handlers.add(handler)
+
+    async def _report_error(self, error: ReverbError) -> None:
+        await self._error_handlers.report(error)
 
     # -- callbacks from the connection (never await) -------------------------------------------
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
+from .exceptions import ReverbError
 from .messages import Event
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "Binding",
     "ClientStats",
     "Dispatcher",
+    "ErrorHandler",
+    "ErrorHandlers",
     "Handler",
     "HandlerRegistry",
     "Inbox",
@@ -55,12 +58,15 @@ class ClientStats:
         frames_dropped: received frames that could not be used (logged at WARNING).
         handler_errors: handler calls that raised (logged with their traceback).
         subscription_errors: subscriptions the server refused or that timed out.
+        decryption_errors: events of ``private-encrypted-`` channels that could not be
+            decrypted even with a fresh key (withheld from handlers, reported to ``on_error``).
     """
 
     events_dispatched: int = 0
     frames_dropped: int = 0
     handler_errors: int = 0
     subscription_errors: int = 0
+    decryption_errors: int = 0
 
 
 class Binding:
@@ -265,7 +271,17 @@ class Inbox(Generic[T]):
 
 
 class EventTarget(Protocol):
-    """A channel, as the dispatcher sees it."""
+    """A channel, as the dispatcher sees it.
+
+    A channel whose ``_opens_events`` is true gets each event through ``_open_event`` first:
+    it returns the event as handlers should see it (decrypted, say), or ``None`` to withhold
+    it from every handler, the client-wide ones included.
+    """
+
+    @property
+    def _opens_events(self) -> bool: ...
+
+    async def _open_event(self, event: Event) -> Event | None: ...
 
     async def _handle_event(self, event: Event, data: Any) -> None: ...
 
@@ -366,6 +382,11 @@ class Dispatcher:
                 channel = channels.get(name) if name is not None else None
                 if channel is not None:
                     try:
+                        if channel._opens_events:
+                            opened = await channel._open_event(event)
+                            if opened is None:
+                                continue
+                            event = opened
                         await channel._handle_event(event, event.data)
                     except Exception:
                         stats.handler_errors += 1
@@ -374,6 +395,48 @@ class Dispatcher:
                 if client_handlers:
                     stats.handler_errors += await run_handlers(client_handlers, event)
                 stats.events_dispatched += 1
+
+
+ErrorHandler: TypeAlias = Callable[[ReverbError], Awaitable[None] | None]
+"""An error handler: a function or coroutine function taking the :class:`ReverbError`."""
+
+
+class ErrorHandlers:
+    """The client's ``on_error`` handlers: errors that no call raises, reported instead
+    (an encrypted event that could not be decrypted, for one).
+
+    Args:
+        stats: where handlers that raise are counted (as ``handler_errors``).
+    """
+
+    __slots__ = ("_handlers", "_stats")
+
+    def __init__(self, stats: ClientStats) -> None:
+        self._stats = stats
+        self._handlers: list[ErrorHandler] = []
+
+    def add(self, handler: ErrorHandler) -> Callable[[], None]:
+        """Register ``handler``; return a function that removes it."""
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, not {type(handler).__name__}")
+        self._handlers.append(handler)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._handlers.remove(handler)
+
+        return remove
+
+    async def report(self, error: ReverbError) -> None:
+        """Call every handler in turn, sync or async; log and count what each raises."""
+        for handler in tuple(self._handlers):
+            try:
+                await maybe_await(handler(error))
+            except Exception:
+                self._stats.handler_errors += 1
+                logger.exception(
+                    "error handler %s raised", getattr(handler, "__qualname__", handler)
+                )
 
 
 async def maybe_await(result: Awaitable[None] | None) -> None:
