@@ -9,6 +9,11 @@
     │                                          gave up reconnecting, or not connected when needed
     ├── AuthenticationError                    the authenticator could not authorize a channel
     ├── SubscriptionError                      the server refused a subscription, or it timed out
+    │   └── AuthorizationFailed (also AuthenticationError)
+    │                                          the subscription failed because its authorization
+    │                                          did; ``__cause__`` is the authenticator's error
+    ├── SignInError                            user sign-in (``pusher:signin``) failed, or the
+    │                                          server does not support it (Reverb)
     ├── ClientEventError                       a client event that may not be sent (name, channel,
     │                                          not subscribed, too large)
     ├── ProtocolError                          the server sent something that is not protocol 7
@@ -33,12 +38,14 @@ import builtins
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "AuthorizationFailed",
     "ClientEventError",
     "ConfigurationError",
     "ConnectionError",
     "DecryptionError",
     "ProtocolError",
     "ReverbError",
+    "SignInError",
     "SubscriptionError",
 ]
 
@@ -69,11 +76,16 @@ class AuthenticationError(ReverbError):
 
     Attributes:
         channel: the channel that needed authorization.
+        status: the HTTP status an authorization endpoint answered with (401, 403, 419, ...),
+            or ``None``.
     """
 
-    def __init__(self, message: str, *, channel: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, channel: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.channel = channel
+        self.status = status
 
 
 class SubscriptionError(ReverbError):
@@ -95,6 +107,40 @@ class SubscriptionError(ReverbError):
     ) -> None:
         super().__init__(message)
         self.channel = channel
+        self.code = code
+        self.status = status
+
+
+class AuthorizationFailed(SubscriptionError, AuthenticationError):  # type: ignore[misc]  # channel: str narrows str | None
+    """A subscription failed because its authorization did; the connection stays up.
+
+    Raised by ``subscribe()`` with ``__cause__`` set to the authenticator's
+    :class:`AuthenticationError`, whose (safe) message it repeats. It is both a
+    :class:`SubscriptionError` and an :class:`AuthenticationError`, so either ``except``
+    catches it.
+
+    Attributes:
+        channel: the channel name.
+        code: always ``None`` (the server was never asked).
+        status: the HTTP status behind the failure (from the cause), or ``None``.
+    """
+
+    def __init__(self, cause: AuthenticationError, *, channel: str) -> None:
+        SubscriptionError.__init__(self, str(cause), channel=channel, status=cause.status)
+        self.__cause__ = cause
+
+
+class SignInError(ReverbError):
+    """User sign-in (``pusher:signin``) failed.
+
+    Attributes:
+        code: the Pusher error code (4200 when the server, Laravel Reverb, does not support
+            sign-in; 4009 when it refused the signature), or ``None``.
+        status: the HTTP status of the user-authentication endpoint, when that failed.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
+        super().__init__(message)
         self.code = code
         self.status = status
 

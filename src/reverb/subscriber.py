@@ -24,7 +24,13 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from .channels import Channel
 from .dispatch import ClientStats, Dispatcher
-from .exceptions import ConnectionError, ReverbError, SubscriptionError
+from .exceptions import (
+    AuthenticationError,
+    AuthorizationFailed,
+    ConnectionError,
+    ReverbError,
+    SubscriptionError,
+)
 from .messages import Event
 from .protocol.actions import Action, Authorize, Deliver, Dropped, SendFrame, Settled
 from .protocol.machine import ClientProtocol
@@ -158,6 +164,11 @@ class Subscriber:
         subscription, attempt = request.subscription, request.attempt
         try:
             payload = await preparing
+        except AuthenticationError as exc:
+            error: ReverbError = exc
+            if not isinstance(exc, SubscriptionError):
+                error = AuthorizationFailed(exc, channel=subscription.name)
+            return self._core.authorization_failed(subscription, attempt, error)
         except ReverbError as exc:
             return self._core.authorization_failed(subscription, attempt, exc)
         except Exception as exc:
