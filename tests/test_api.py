@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -10,9 +11,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from pusher import crypto as pusher_crypto
 
 from reverb import ConfigurationError, ReverbConfig, ReverbError
 from reverb.api import ApiClient, ApiError
+from reverb.encryption import decrypt_data
+from reverb.protocol.signing import channel_shared_secret
 
 SECRET = "api-s3cr3t"
 
@@ -126,3 +130,41 @@ async def test_signatures_never_reach_httpx_logs(caplog: pytest.LogCaptureFixtur
     assert "auth_signature=<hidden>" in caplog.text
     assert SECRET not in caplog.text
     assert SECRET not in repr(api)
+
+
+MASTER_B64 = base64.b64encode(bytes(range(32))).decode()
+
+
+async def test_trigger_encrypts_for_private_encrypted_channels_as_the_sdk_does() -> None:
+    seen, transport = recording()
+    channel = "private-encrypted-orders"
+    async with ApiClient(
+        config(encryption_master_key_base64=MASTER_B64), transport=transport
+    ) as api:
+        await api.trigger(channel, "OrderShipped", {"id": 1})
+        await api.trigger("orders", "Plain", {"id": 2})
+    encrypted, plain = (json.loads(request.content) for request in seen)
+    assert set(json.loads(encrypted["data"])) == {"nonce", "ciphertext"}
+    key = channel_shared_secret(channel, bytes(range(32)))
+    assert decrypt_data(encrypted["data"], key) == {"id": 1}
+    assert plain["data"] == '{"id": 2}'
+    sdk_style = pusher_crypto.encrypt(channel, '{"id": 1}', bytes(range(32)))
+    assert decrypt_data(sdk_style, key) == {"id": 1}  # the official SDK's payloads open too
+
+
+@pytest.mark.parametrize(
+    ("channels", "master", "message"),
+    [
+        (["private-encrypted-a"], None, "REVERB_ENCRYPTION_MASTER_KEY_BASE64"),
+        (["private-encrypted-a", "orders"], MASTER_B64, "alone"),
+        (["private-encrypted-a", "private-encrypted-b"], MASTER_B64, "alone"),
+    ],
+)
+async def test_encrypted_triggers_that_cannot_be_encrypted_are_refused_before_sending(
+    channels: list[str], master: str | None, message: str
+) -> None:
+    seen, transport = recording()
+    async with ApiClient(config(encryption_master_key_base64=master), transport=transport) as api:
+        with pytest.raises(ConfigurationError, match=message):
+            await api.trigger(channels, "E", {"secret": 1})
+    assert seen == []

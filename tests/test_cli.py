@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from reverb.cli import app
+from reverb.encryption import decrypt_data
+from reverb.protocol.signing import channel_shared_secret
 from reverb.testing import BackgroundServer
 from tests.support.raw import RawSocket
 from tests.support.settings import reverb_env, start_cli
@@ -79,6 +82,43 @@ def test_trigger_reads_a_laravel_env_file(server: BackgroundServer, tmp_path: Pa
     result = runner.invoke(app, ["trigger", "orders", "E", "x", "--env-file", str(env_file)])
     assert result.exit_code == 0, result.output
     assert "published" in result.output
+
+
+MASTER_B64 = base64.b64encode(bytes(range(32))).decode()
+
+
+async def test_trigger_encrypts_on_private_encrypted_channels(server: BackgroundServer) -> None:
+    channel = "private-encrypted-orders"
+    socket = await RawSocket.open(server.host, server.port, server.app_key)
+    await socket.subscribe(channel, secret=server.app_secret, key=server.app_key)
+    await socket.recv_event("pusher_internal:subscription_succeeded")
+    env = {**reverb_env(server), "REVERB_ENCRYPTION_MASTER_KEY_BASE64": MASTER_B64}
+    result = await asyncio.to_thread(
+        runner.invoke, app, ["trigger", channel, "E", '{"id": 7}', "--encrypted"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "end-to-end encrypted" in result.output
+    event = await socket.recv_event("E")
+    assert "ciphertext" in json.loads(event["data"])
+    key = channel_shared_secret(channel, bytes(range(32)))
+    assert decrypt_data(event["data"], key) == {"id": 7}
+    await socket.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["orders", "E", "{}", "--encrypted"], "not a private-encrypted- channel"),
+        (["private-encrypted-x", "E", "{}"], "REVERB_ENCRYPTION_MASTER_KEY_BASE64"),
+    ],
+)
+def test_trigger_refuses_what_it_cannot_encrypt(
+    server: BackgroundServer, arguments: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["trigger", *arguments], env=reverb_env(server))
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
 
 
 async def test_listen_json_prints_one_object_per_line(server: BackgroundServer) -> None:

@@ -8,6 +8,10 @@ test publish events without Laravel::
 
 Requests are signed with the app secret. Signatures are query parameters, so this module keeps
 them out of httpx's request log.
+
+Events for ``private-encrypted-`` channels are encrypted end to end with the channel's key,
+derived from ``encryption_master_key_base64`` as the official server SDKs and Laravel's
+broadcaster do; only one such channel may be named per event, since each has its own key.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from typing import Any
 import httpx
 
 from .config import ReverbConfig
+from .encryption import encrypt_data
 from .exceptions import ApiError, ConfigurationError, ReverbError
-from .protocol.signing import signed_api_query
+from .protocol.names import ChannelKind, channel_kind
+from .protocol.signing import channel_shared_secret, signed_api_query
 from .redaction import HiddenSignaturesFilter
 
 __all__ = ["ApiClient", "ApiError"]
@@ -151,17 +157,35 @@ class ApiClient:
     ) -> Any:
         """Publish ``event`` to ``channels``; ``data`` is JSON-encoded unless already a string.
 
-        ``socket_id`` excludes that connection, as Laravel's ``toOthers()`` does.
+        ``socket_id`` excludes that connection, as Laravel's ``toOthers()`` does. On a
+        ``private-encrypted-`` channel the data is encrypted with the channel's key.
+
+        Raises:
+            ConfigurationError: a ``private-encrypted-`` channel without
+                ``encryption_master_key_base64``, or named with other channels.
         """
         names = [channels] if isinstance(channels, str) else list(channels)
-        body: dict[str, Any] = {
-            "name": event,
-            "channels": names,
-            "data": data if isinstance(data, str) else json.dumps(data),
-        }
+        text = data if isinstance(data, str) else json.dumps(data)
+        if any(channel_kind(name) is ChannelKind.ENCRYPTED for name in names):
+            text = self._encrypt(names, text)
+        body: dict[str, Any] = {"name": event, "channels": names, "data": text}
         if socket_id is not None:
             body["socket_id"] = socket_id
         return await self.request("POST", "/events", body=body)
+
+    def _encrypt(self, names: list[str], text: str) -> str:
+        if len(names) != 1:
+            raise ConfigurationError(
+                "an event for a private-encrypted- channel must name that channel alone (each "
+                "has its own key): trigger it once per channel"
+            )
+        master_key = self._config.encryption_master_key
+        if master_key is None:
+            raise ConfigurationError(
+                f"{names[0]!r} is end-to-end encrypted: set REVERB_ENCRYPTION_MASTER_KEY_BASE64 "
+                "(or encryption_master_key_base64=) to publish on it"
+            )
+        return encrypt_data(text, channel_shared_secret(names[0], master_key))
 
     async def channels(self, prefix: str = "", info: Sequence[str] = ()) -> Any:
         """``GET /channels``: the occupied channels."""

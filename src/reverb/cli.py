@@ -107,22 +107,38 @@ def serve(
     dialect: Annotated[
         str | None, typer.Option(help="reverb (default) or soketi (REVERB_SERVER_DIALECT).")
     ] = None,
+    users: Annotated[
+        Path | None,
+        typer.Option(
+            "--users",
+            help="A users file (JSON, or TOML if named *.toml): who may authorize at "
+            "/broadcasting/auth with which bearer token, for which channels "
+            "(REVERB_USERS_FILE). See docs/server.md.",
+            show_default=False,
+        ),
+    ] = None,
     env_file: EnvFileOption = Path(".env"),
 ) -> None:
     """Run the local Reverb-compatible server (for development and tests, not production).
 
-    Apps come from REVERB_APP_ID/KEY/SECRET (or REVERB_APPS as JSON), as in Laravel's .env.
+    Apps come from REVERB_APP_ID/KEY/SECRET (or REVERB_APPS as JSON), as in Laravel's .env;
+    REVERB_ENCRYPTION_MASTER_KEY_BASE64 enables private-encrypted- channels. With --users
+    it also stands in for your Laravel app's /broadcasting/auth (same port).
     """
     from dotenv import dotenv_values
 
     from .server import ReverbServer, ServerConfig
+    from .server.users import UserDirectory
 
     environ = dict(os.environ)
     if env_file.exists():
         from_file = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
         environ = {**from_file, **environ}
     try:
-        config = ServerConfig.from_env(environ, host=host, port=port, path=path, dialect=dialect)
+        directory = None if users is None else UserDirectory.load(users)
+        config = ServerConfig.from_env(
+            environ, host=host, port=port, path=path, dialect=dialect, users=directory
+        )
     except ReverbError as exc:
         _fail(str(exc))
     server = ReverbServer(config)
@@ -132,6 +148,11 @@ def serve(
         console.print(f"[bold]python-reverb[/] server on [cyan]{server.url}[/] ({config.dialect})")
         for application in config.apps:
             console.print(f"  app id [cyan]{application.id}[/], key [cyan]{application.key}[/]")
+        if config.users is not None:
+            console.print(
+                f"  /broadcasting/auth at [cyan]{server.http_url}/broadcasting/auth[/] "
+                f"for {len(config.users)} user(s)"
+            )
         console.print("  development server: in production run Laravel Reverb or Soketi")
         try:
             await asyncio.Event().wait()
@@ -224,6 +245,14 @@ def trigger(
     socket_id: Annotated[
         str | None, typer.Option(help="Exclude this connection (Laravel's toOthers()).")
     ] = None,
+    encrypted: Annotated[
+        bool,
+        typer.Option(
+            "--encrypted",
+            help="Insist on end-to-end encryption: refuse unless the channel is "
+            "private-encrypted- (always encrypted, with REVERB_ENCRYPTION_MASTER_KEY_BASE64).",
+        ),
+    ] = False,
     host: HostOption = None,
     port: PortOption = None,
     scheme: SchemeOption = None,
@@ -231,8 +260,15 @@ def trigger(
     app_id: Annotated[str | None, typer.Option(help="App id (REVERB_APP_ID).")] = None,
     env_file: EnvFileOption = Path(".env"),
 ) -> None:
-    """Publish an event through the HTTP API with a signed request (any Pusher server)."""
+    """Publish an event through the HTTP API with a signed request (any Pusher server).
+
+    On private-encrypted- channels the payload is encrypted with the key derived from
+    REVERB_ENCRYPTION_MASTER_KEY_BASE64 (from the environment or .env, never an option).
+    """
     config = _config(env_file, host=host, port=port, scheme=scheme, app_key=app_key, app_id=app_id)
+    is_encrypted = channel_kind(channel) is ChannelKind.ENCRYPTED
+    if encrypted and not is_encrypted:
+        _fail(f"--encrypted: {channel!r} is not a private-encrypted- channel")
     try:
         payload: Any = json.loads(data)
     except ValueError:
@@ -241,7 +277,10 @@ def trigger(
     async def run() -> None:
         async with ApiClient(config) as api:
             answer = await api.trigger([channel], event, payload, socket_id=socket_id)
-        console.print(f"published [bold]{escape(event)}[/] on {escape(channel)}: {answer}")
+        how = " (end-to-end encrypted)" if is_encrypted else ""
+        console.print(
+            f"published [bold]{escape(event)}[/] on {escape(channel)}{how}: {escape(str(answer))}"
+        )
 
     _run(run())
 
