@@ -12,7 +12,12 @@
 //   {"id":3,"cmd":"members","channel":"..."}   -> {"id":3,"ok":true,"members":{...},"me":{...}}
 //   {"id":4,"cmd":"unsubscribe","channel":"..."} -> {"id":4,"ok":true}
 //   {"id":5,"cmd":"disconnect"}                -> {"id":5,"ok":true}, then exit 0
+//   {"id":6,"cmd":"subscribe","channel":"private-encrypted-x","shared_secrets":["<base64>",...]}
+//       a private-encrypted- channel: its authorizations hand out these keys in turn (the last
+//       one repeats), so a test can give pusher-js a wrong key first; events arrive decrypted
+//   {"id":7,"cmd":"authorizations","channel":"..."} -> {"id":7,"ok":true,"count":N}
 // "members" maps user_id -> user_info ({} and null on non-presence channels).
+// pusher-js's Node build includes tweetnacl, so private-encrypted- channels work as they are.
 //
 // stdout, unsolicited:
 //   {"type":"ready","socket_id":"..."}                       once, when first connected
@@ -55,6 +60,14 @@ function sign(subject) {
 // pusher-js cannot sign by itself: the handler signs like a Laravel app's /broadcasting/auth.
 // Presence channels use the user_data given by the latest subscribe command for that channel.
 const userDataByChannel = new Map();
+// private-encrypted- channels: the shared secrets still to hand out, and authorizations so far.
+const sharedSecretsByChannel = new Map();
+const authorizationsByChannel = new Map();
+
+function nextSharedSecret(channelName) {
+  const secrets = sharedSecretsByChannel.get(channelName) || [];
+  return secrets.length > 1 ? secrets.shift() : secrets[0];
+}
 
 const pusher = new Pusher(key, {
   wsHost: host,
@@ -66,7 +79,13 @@ const pusher = new Pusher(key, {
   channelAuthorization: {
     customHandler: ({ socketId, channelName }, callback) => {
       const subject = `${socketId}:${channelName}`;
-      if (channelName.startsWith('presence-')) {
+      authorizationsByChannel.set(channelName, (authorizationsByChannel.get(channelName) || 0) + 1);
+      if (channelName.startsWith('private-encrypted-')) {
+        const auth = { auth: `${key}:${sign(subject)}` };
+        const sharedSecret = nextSharedSecret(channelName);
+        if (sharedSecret !== undefined) auth.shared_secret = sharedSecret;
+        callback(null, auth);
+      } else if (channelName.startsWith('presence-')) {
         const channelData = JSON.stringify(userDataByChannel.get(channelName) || {});
         callback(null, { auth: `${key}:${sign(`${subject}:${channelData}`)}`, channel_data: channelData });
       } else {
@@ -143,6 +162,9 @@ function instrument(channel) {
 const handlers = {
   subscribe(command, reply) {
     if (command.user_data !== undefined) userDataByChannel.set(command.channel, command.user_data);
+    if (command.shared_secrets !== undefined) {
+      sharedSecretsByChannel.set(command.channel, [...command.shared_secrets]);
+    }
     const existing = pusher.channel(command.channel);
     if (existing && existing.subscribed) {
       reply({ ok: true, ...membersOf(existing) });
@@ -175,6 +197,9 @@ const handlers = {
       return;
     }
     reply({ ok: true, ...membersOf(channel) });
+  },
+  authorizations(command, reply) {
+    reply({ ok: true, count: authorizationsByChannel.get(command.channel) || 0 });
   },
   unsubscribe(command, reply) {
     pusher.unsubscribe(command.channel);

@@ -140,6 +140,16 @@ class PusherJsPeer:
         finally:
             self._replies.pop(command_id, None)
 
+    async def subscribe_encrypted(self, channel: str, *shared_secrets: str) -> Line:
+        """Subscribe pusher-js to a ``private-encrypted-`` channel whose authorizations hand out
+        ``shared_secrets`` (base64) in turn, the last one repeating; return the reply."""
+        return await self.command("subscribe", channel=channel, shared_secrets=list(shared_secrets))
+
+    async def authorizations(self, channel: str) -> int:
+        """How many times pusher-js asked to authorize ``channel``."""
+        reply = await self.command("authorizations", channel=channel)
+        return int(reply["count"])
+
     async def wait_for_line(
         self, predicate: Callable[[Line], bool], *, since: int = 0, timeout: float = 10.0
     ) -> Line:
