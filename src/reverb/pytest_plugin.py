@@ -4,12 +4,16 @@
     A local Reverb-compatible server on a free port, fresh for each test, with helpers:
     ``trigger(channel, event, data)``, ``channels()``, ``members(channel)``,
     ``await subscribed(channel)``, ``drop(socket_id)``, ``stall(socket_id)``, ``sweep()``,
-    ``restart()``, ``client_settings(**overrides)``. See :class:`reverb.testing.BackgroundServer`.
+    ``restart()``, ``client_settings(**overrides)``; and, standing in for your Laravel app's
+    ``/broadcasting/auth``: ``auth_url``, ``token_for(user_id)``,
+    ``issue_token(user_id, channels=[...], info={...})``. See
+    :class:`reverb.testing.BackgroundServer`.
 
 ``reverb_client``
     A :class:`reverb.ReverbClient` connected to ``reverb_server`` (needs pytest-asyncio).
 
-Options go in a marker: ``@pytest.mark.reverb_server(accept_client_events_from="all")``.
+Options go in a marker: ``@pytest.mark.reverb_server(accept_client_events_from="all")``, or
+``@pytest.mark.reverb_server(users=[{"id": 1, "token": "t-1", "channels": ["orders.*"]}])``.
 
 Example::
 
@@ -46,7 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "reverb_server(**options): options for the reverb_server fixture, e.g. "
-        "dialect='soketi', accept_client_events_from='all', ping_interval=0.1 "
+        "dialect='soketi', accept_client_events_from='all', ping_interval=0.1, "
+        "users=[{'id': 1, 'token': 't-1', 'channels': ['orders.*']}], "
+        "encryption_master_key_base64='...' "
         "(see reverb.testing.BackgroundServer)",
     )
 

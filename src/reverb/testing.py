@@ -9,14 +9,19 @@ plugin (:mod:`reverb.pytest_plugin`) builds its fixtures on it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from .server import AppConfig, ClientEventsFrom, Dialect, ReverbServer, ServerConfig
+from .server.broadcasting import AUTH_PATH, USER_AUTH_PATH, encrypted_payload
 from .server.channels import ChannelManager
+from .server.config import decode_master_key
+from .server.users import UserDirectory
 
 __all__ = ["BackgroundServer"]
 
@@ -33,6 +38,11 @@ class BackgroundServer:
         host: interface to listen on.
         port: 0 picks a free port once; restarts reuse it.
         ping_interval, prune_interval: keepalive timings, in seconds.
+        users: the users of the ``/broadcasting/auth`` stand-in: a users file's path, its
+            ``{"users": [...]}`` content or just the list (see :mod:`reverb.server.users`).
+        encryption_master_key_base64: the app's encryption master key; with it,
+            ``/broadcasting/auth`` hands out ``shared_secret`` s and :meth:`trigger` encrypts
+            on ``private-encrypted-`` channels, as Laravel does.
     """
 
     def __init__(
@@ -47,6 +57,8 @@ class BackgroundServer:
         port: int = 0,
         ping_interval: float = 60.0,
         prune_interval: float = 60.0,
+        users: UserDirectory | str | Path | Sequence[Any] | dict[str, Any] | None = None,
+        encryption_master_key_base64: str | None = None,
     ) -> None:
         self.app = AppConfig(
             id=app_id,
@@ -54,13 +66,21 @@ class BackgroundServer:
             secret=app_secret,
             ping_interval=ping_interval,
             accept_client_events_from=ClientEventsFrom(accept_client_events_from),
+            encryption_master_key=(
+                None
+                if encryption_master_key_base64 is None
+                else decode_master_key(encryption_master_key_base64)
+            ),
         )
+        self.users = UserDirectory.of(users if users is not None else [])
+        """The users ``/broadcasting/auth`` knows (see :meth:`issue_token`)."""
         self._config = ServerConfig(
             apps=[self.app],
             host=host,
             port=port,
             dialect=Dialect(dialect),
             prune_interval=prune_interval,
+            users=self.users,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -102,13 +122,7 @@ class BackgroundServer:
         self._call(server.start())
         self._server = server
         if self._config.port == 0:  # keep the port for restarts
-            self._config = ServerConfig(
-                apps=self._config.apps,
-                host=self._config.host,
-                port=server.port,
-                dialect=self._config.dialect,
-                prune_interval=self._config.prune_interval,
-            )
+            self._config = dataclasses.replace(self._config, port=server.port)
 
     def stop(self) -> None:
         """Stop listening and drop every client with no close frame, like a crash."""
@@ -184,6 +198,47 @@ class BackgroundServer:
         """Base URL of the HTTP API."""
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def auth_url(self) -> str:
+        """The Laravel ``/broadcasting/auth`` stand-in's URL (see :meth:`token_for`)."""
+        return f"{self.http_url}{AUTH_PATH}"
+
+    @property
+    def user_auth_url(self) -> str:
+        """The ``/broadcasting/user-auth`` stand-in's URL (pusher-js ``signin()``)."""
+        return f"{self.http_url}{USER_AUTH_PATH}"
+
+    def token_for(self, user_id: object) -> str:
+        """A bearer token that authorizes as ``user_id`` at :attr:`auth_url`.
+
+        The user's token from the users file or marker, or a new one.
+
+        Raises:
+            KeyError: no such user (:meth:`issue_token` creates users).
+        """
+        if self.users.by_id(user_id) is None:
+            raise KeyError(f"no user {user_id!r} (use issue_token to create one)")
+        return self.issue_token(user_id)
+
+    def issue_token(
+        self, user_id: object, *, channels: Sequence[object] = (), info: Any = None
+    ) -> str:
+        """A bearer token for ``user_id``, creating the user if needed.
+
+        Args:
+            user_id: the user (``user_id`` on presence channels, as a string).
+            channels: channel patterns to allow them, Laravel-style: ``"orders.{id}"``,
+                ``"private-orders.*"``, or ``{"pattern": ..., "info": {...}}``.
+            info: their presence ``user_info`` (replaces any earlier one).
+        """
+
+        def issue() -> str:
+            return self.users.issue_token(user_id, channels=channels, info=info)
+
+        if self._server is None:
+            return issue()
+        return self._on_loop(lambda server: issue())
+
     def client_settings(self, **overrides: Any) -> dict[str, Any]:
         """Keyword arguments for ``ReverbClient(**...)`` pointing at this server."""
         return {
@@ -199,8 +254,14 @@ class BackgroundServer:
     # -- driving and inspecting -----------------------------------------------------------------
 
     def trigger(self, channel: str, event: str, data: Any = None) -> None:
-        """Broadcast ``event`` with ``data`` (JSON-encoded, as Laravel does) to ``channel``."""
+        """Broadcast ``event`` with ``data`` (JSON-encoded, as Laravel does) to ``channel``.
+
+        On a ``private-encrypted-`` channel, when the app has an encryption master key, the
+        payload goes out encrypted with the channel's shared secret, as the official server
+        SDKs send it.
+        """
         payload = data if isinstance(data, str) else json.dumps(data)
+        payload = encrypted_payload(self.app, channel, payload)
         self._on_loop(lambda server: server.trigger(channel, event, payload))
 
     def channels(self) -> dict[str, int]:

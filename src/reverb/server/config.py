@@ -8,10 +8,14 @@ From the environment (``ServerConfig.from_env()``), with Reverb's variable names
     REVERB_APP_ACTIVITY_TIMEOUT (30), REVERB_APP_PING_INTERVAL (60),
     REVERB_APP_MAX_MESSAGE_SIZE (10000), REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM (members)
     REVERB_SERVER_DIALECT (reverb | soketi)
+    REVERB_ENCRYPTION_MASTER_KEY_BASE64    the app's key for private-encrypted- channels
+    REVERB_USERS_FILE                      users of the /broadcasting/auth stand-in
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -19,8 +23,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..exceptions import ConfigurationError
+from .users import UserDirectory
 
-__all__ = ["AppConfig", "ClientEventsFrom", "Dialect", "ServerConfig"]
+__all__ = ["AppConfig", "ClientEventsFrom", "Dialect", "ServerConfig", "decode_master_key"]
 
 
 class Dialect(StrEnum):
@@ -56,6 +61,8 @@ class AppConfig:
         accept_client_events_from: who may send ``client-`` events.
         max_connections: subscribed sockets allowed at once (``None``: unlimited).
         allowed_origins: ``Origin`` host patterns accepted (``*`` wildcards).
+        encryption_master_key: 32 bytes from which ``private-encrypted-`` channel keys are
+            derived (Laravel's ``encryption_master_key_base64``, decoded); hidden from reprs.
     """
 
     id: str
@@ -67,11 +74,15 @@ class AppConfig:
     accept_client_events_from: ClientEventsFrom = ClientEventsFrom.MEMBERS
     max_connections: int | None = None
     allowed_origins: tuple[str, ...] = ("*",)
+    encryption_master_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("id", "key", "secret"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ConfigurationError(f"app {name} must be a non-empty string")
+        key = self.encryption_master_key
+        if key is not None and (not isinstance(key, bytes) or len(key) != 32):
+            raise ConfigurationError("the encryption master key must be 32 bytes")
         if self.activity_timeout <= 0 or self.ping_interval <= 0 or self.max_message_size <= 0:
             raise ConfigurationError("app timeouts and sizes must be positive")
         object.__setattr__(
@@ -98,6 +109,10 @@ class AppConfig:
         if "allowed_origins" in values:
             origins = values["allowed_origins"]
             known["allowed_origins"] = tuple(origins) if isinstance(origins, list) else origins
+        if values.get("encryption_master_key_base64"):
+            known["encryption_master_key"] = decode_master_key(
+                values["encryption_master_key_base64"]
+            )
         try:
             return cls(**known)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
@@ -116,6 +131,8 @@ class ServerConfig:
         dialect: Reverb's behaviour (default) or Soketi's where they differ.
         max_request_size: largest HTTP request, headers included (over it: 413).
         prune_interval: seconds between ping/prune sweeps (Reverb: 60).
+        users: who may authorize at ``/broadcasting/auth`` (``None``: nobody; see
+            :mod:`reverb.server.users`).
     """
 
     apps: Sequence[AppConfig]
@@ -125,6 +142,7 @@ class ServerConfig:
     dialect: Dialect = Dialect.REVERB
     max_request_size: int = 10_000
     prune_interval: float = 60.0
+    users: UserDirectory | None = None
 
     def __post_init__(self) -> None:
         if not self.apps:
@@ -139,6 +157,11 @@ class ServerConfig:
         object.__setattr__(self, "path", f"/{path}" if path else "")
         object.__setattr__(self, "dialect", Dialect(self.dialect))
         object.__setattr__(self, "apps", tuple(self.apps))
+        if self.users is not None:
+            users = UserDirectory.of(self.users)
+            if users.app_id is not None and self.app_by_id(users.app_id) is None:
+                raise ConfigurationError(f"the users file names an unknown app {users.app_id!r}")
+            object.__setattr__(self, "users", users)
 
     def app_by_key(self, key: str) -> AppConfig | None:
         """The app with this key, if any."""
@@ -187,6 +210,9 @@ class ServerConfig:
                         "id": env.get("REVERB_APP_ID") or "app-id",
                         "key": env["REVERB_APP_KEY"],
                         "secret": env.get("REVERB_APP_SECRET", ""),
+                        "encryption_master_key_base64": env.get(
+                            "REVERB_ENCRYPTION_MASTER_KEY_BASE64"
+                        ),
                     }
                 )
             ]
@@ -204,6 +230,8 @@ class ServerConfig:
         ):
             if env.get(variable):
                 settings[name] = env[variable]
+        if env.get("REVERB_USERS_FILE"):
+            settings["users"] = UserDirectory.load(env["REVERB_USERS_FILE"])
         if "port" in settings:
             try:
                 settings["port"] = int(str(settings["port"]))
@@ -229,3 +257,18 @@ def _numbers(values: Mapping[str, object]) -> dict[str, object]:
             except ValueError:
                 raise ConfigurationError(f"REVERB_APP_{name.upper()} must be a number") from None
     return converted
+
+
+def decode_master_key(encoded: object) -> bytes:
+    """Decode an ``encryption_master_key_base64`` value (base64 of 32 bytes).
+
+    Raises:
+        ConfigurationError: it is not (the message never quotes the value).
+    """
+    try:
+        key = base64.b64decode(str(encoded), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigurationError("the encryption master key must be base64") from None
+    if len(key) != 32:
+        raise ConfigurationError("the encryption master key must be 32 bytes once decoded")
+    return key

@@ -27,11 +27,14 @@ __all__ = [
 
 _REASONS = {
     200: "OK",
+    302: "Found",
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Payload Too Large",
+    419: "Page Expired",
     422: "Unprocessable Entity",
     500: "Internal Server Error",
 }

@@ -34,12 +34,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """A parsed HTTP request; ``path`` has the server's prefix removed already."""
+    """A parsed HTTP request; ``path`` has the server's prefix removed already, ``headers``
+    have lower-case names.
+    """
 
     method: str
     path: str
     query: Mapping[str, str]
     body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """Which service a request is for: the websocket endpoint, the HTTP API, or neither.
 
 One port serves both, like Reverb: ``[/path]/app/{key}`` with ``Upgrade: websocket`` is a
-websocket; anything else under the path prefix goes to the HTTP API.
+websocket; anything else under the path prefix goes to the HTTP API, or to the
+``/broadcasting/auth`` stand-in (:mod:`~reverb.server.broadcasting`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,9 +31,13 @@ class ApiRoute:
     path: str
     query: dict[str, str]
 
-    def request(self, method: str, body: bytes) -> ApiRequest:
-        """The request for :func:`~reverb.server.http_api.handle_api_request`."""
-        return ApiRequest(method, self.path, self.query, body)
+    def request(
+        self, method: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> ApiRequest:
+        """The request for :func:`~reverb.server.http_api.handle_api_request` (or the
+        ``/broadcasting`` stand-in, which reads ``headers``).
+        """
+        return ApiRequest(method, self.path, self.query, body, dict(headers or {}))
 
 
 def route(head: RequestHead, prefix: str) -> WebSocketRoute | ApiRoute | ApiResponse:

@@ -3,7 +3,8 @@
 :class:`ReverbServer` owns the :class:`~reverb.server.state.ServerState` and the asyncio
 server. Each connection's head is read (:mod:`~reverb.server.http11`) and routed
 (:mod:`~reverb.server.routing`) to the websocket endpoint (:mod:`~reverb.server.websocket`)
-or the HTTP API (:mod:`~reverb.server.http_api`); sweeps run in
+or the HTTP API (:mod:`~reverb.server.http_api`), or the Laravel ``/broadcasting/auth``
+stand-in (:mod:`~reverb.server.broadcasting`); sweeps run in
 :mod:`~reverb.server.keepalive`. A connection's failure never reaches the server: network
 errors end the connection quietly, anything else is logged.
 """
@@ -16,6 +17,7 @@ import logging
 from ssl import SSLContext
 from types import TracebackType
 
+from .broadcasting import handle_broadcasting_request, is_broadcasting_path
 from .channels import ChannelManager
 from .config import AppConfig, ServerConfig
 from .frames import FrameWriter
@@ -201,12 +203,13 @@ class ReverbServer:
             if isinstance(body, ApiResponse):
                 await respond(writer, body)
                 return
-            response = handle_api_request(
-                target.request(head.method, body),
-                config.app_by_id,
-                self.state.manager_of,
-                self.state.connection_count,
-            )
+            request = target.request(head.method, body, head.headers)
+            if is_broadcasting_path(request.path):
+                response = handle_broadcasting_request(request, config)
+            else:
+                response = handle_api_request(
+                    request, config.app_by_id, self.state.manager_of, self.state.connection_count
+                )
             await respond(writer, response)
         else:
             await serve_websocket(self.state, head, target.app_key, reader, writer)
