@@ -389,8 +389,9 @@ class Scenario:
         ``on_state_change``) within :data:`DETECTION_BOUND` of striking, or within
         :data:`IMMEDIATE_BOUND` when the client is told (RST, FIN, close frame); the client
         must then come back on a new socket id, ``on_disconnect`` must have been called once
-        with the expected code, and :meth:`verify` must pass. A non-disruptive fault (latency,
-        throttle, a refused subscription) must cost neither the socket nor a state change.
+        per socket lost, with the expected codes, and :meth:`verify` must pass. A
+        non-disruptive fault (latency, throttle, a refused subscription) must cost neither the
+        socket nor a state change.
         """
         kind = KINDS[fault.kind]
         client = self.client
@@ -492,6 +493,8 @@ class Scenario:
           once, survived every reconnect);
         - the private and presence channels authorized exactly once for this socket id;
         - exactly the three channels registered, all subscribed, ``me`` is ``py``;
+        - no handler raised (``stats.handler_errors``) and no frame was dropped as unusable
+          (``stats.frames_dropped``: a cut frame must never reach the parser);
         - a probe published to the three channels arrives exactly once on each, and every
           earlier probe too, in order (:meth:`probe`);
         - the client's, the server's and pusher-js's presence views agree
@@ -508,6 +511,8 @@ class Scenario:
             assert count == 1, f"{name} authorized {count} times for {socket_id}"
         assert sorted(client.channels) == sorted(self.names)
         assert all(client.channels[name].subscribed for name in self.names)
+        assert client.stats.handler_errors == 0
+        assert client.stats.frames_dropped == 0
         me = self.room.me
         assert me is not None
         assert me.user_id == PY_USER["user_id"]
