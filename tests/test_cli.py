@@ -206,3 +206,59 @@ def test_serve_without_apps_is_one_clear_line() -> None:
     result = runner.invoke(app, ["serve"])
     assert result.exit_code == 1
     assert "no app configured" in result.output
+
+
+def test_serve_help_documents_users() -> None:
+    result = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--users" in result.output
+    assert "REVERB_USERS_FILE" in result.output
+
+
+def test_serve_with_a_bad_users_file_is_one_clear_line(tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    users.write_text('{"users": [{"id": 1, "token": "secret-token", "oops": 1}]}')
+    env = {"REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s"}
+    result = runner.invoke(app, ["serve", "--users", str(users)], env=env)
+    assert result.exit_code == 1
+    assert "unknown user field(s): oops" in result.output
+    assert "secret-token" not in result.output
+    missing = runner.invoke(app, ["serve"], env={**env, "REVERB_USERS_FILE": "nope.json"})
+    assert missing.exit_code == 1
+    assert "cannot read users file" in missing.output
+
+
+async def test_serve_users_answers_broadcasting_auth(tmp_path: Path) -> None:
+    import httpx
+
+    from reverb.protocol.signing import sign
+    from tests.support.soketi import free_port
+
+    port = free_port()
+    (tmp_path / ".env").write_text("REVERB_APP_ID=1\nREVERB_APP_KEY=k\nREVERB_APP_SECRET=s\n")
+    (tmp_path / "users.toml").write_text(
+        '[[users]]\nid = 7\ntoken = "t-7"\nchannels = ["orders.{id}"]\n'
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "reverb", "serve", "--port", str(port), "--users", "users.toml"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(10):
+            lines = [(await process.stdout.readline()).decode() for _ in range(3)]
+        assert "/broadcasting/auth" in "".join(lines)
+        assert "t-7" not in "".join(lines)
+        async with httpx.AsyncClient() as http:
+            response = await http.post(
+                f"http://127.0.0.1:{port}/broadcasting/auth",
+                data={"socket_id": "1.2", "channel_name": "private-orders.3"},
+                headers={"Authorization": "Bearer t-7", "Accept": "application/json"},
+            )
+        assert response.json() == {"auth": "k:" + sign("s", "1.2:private-orders.3")}
+    finally:
+        process.terminate()
+        await process.wait()

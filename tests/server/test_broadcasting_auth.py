@@ -18,13 +18,15 @@ from typing import Any
 import httpx
 import pytest
 
-from reverb import PresenceChannel, ReverbClient
+from reverb import HttpAuthenticator, PresenceChannel, ReverbClient
+from reverb.encryption import decrypt_data
 from reverb.exceptions import AuthenticationError, ConfigurationError
 from reverb.protocol.signing import channel_shared_secret, sign
 from reverb.server import ServerConfig
 from reverb.server.users import ChannelRule, UserDirectory
 from reverb.testing import BackgroundServer
 from tests.server.hostile import tracebacks
+from tests.support.raw import RawSocket
 
 pytestmark = pytest.mark.integration
 
@@ -470,36 +472,20 @@ def test_channel_patterns_follow_laravel(pattern: str, channel: str, allowed: bo
 # -- end to end -----------------------------------------------------------------------------------
 
 
-class BearerAuthenticator:
-    """A minimal endpoint authenticator: what a browser's Echo would do, with a bearer token."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url = url
-        self.token = token
-
-    async def authenticate(
-        self, socket_id: str, channel_name: str, user_data: Mapping[str, Any] | None = None
-    ) -> Mapping[str, Any]:
-        async with httpx.AsyncClient() as http:
-            response = await http.post(
-                self.url,
-                data={"socket_id": socket_id, "channel_name": channel_name},
-                headers={"Authorization": f"Bearer {self.token}", **JSON},
-            )
-        response.raise_for_status()
-        answer: Mapping[str, Any] = response.json()
-        return answer
+def client_as(server: BackgroundServer, token: str) -> ReverbClient:
+    """A client that authorizes as the user holding ``token``, the way Echo does."""
+    settings = server.client_settings(app_secret=None)  # no secret: only the endpoint signs
+    authenticator = HttpAuthenticator(server.auth_url, bearer_token=token)
+    return ReverbClient(**settings, authenticator=authenticator)
 
 
 async def test_clients_authorize_as_users_and_see_each_others_info(
     server: BackgroundServer,
 ) -> None:
-    def client(token: str) -> ReverbClient:
-        settings = server.client_settings(app_secret=None)
-        authenticator = BearerAuthenticator(server.auth_url, token)
-        return ReverbClient(**settings, authenticator=authenticator)
-
-    async with client("token-of-alice") as alice, client("token-of-bob") as bob:
+    async with (
+        client_as(server, "token-of-alice") as alice,
+        client_as(server, "token-of-bob") as bob,
+    ):
         orders = await alice.subscribe("private-orders.5")
         assert orders.subscribed
         alice_room = await alice.subscribe("presence-room.1")
@@ -515,3 +501,33 @@ async def test_clients_authorize_as_users_and_see_each_others_info(
         assert server.members("presence-room.1") == {"1": {"id": 1, "name": "Alice"}, "bob": None}
         with pytest.raises(AuthenticationError, match=r"private-orders\.5"):  # a 403
             await bob.subscribe("private-orders.5")
+
+
+async def test_encrypted_channels_end_to_end(server: BackgroundServer) -> None:
+    channel = "private-encrypted-secret.1"
+    wire = await RawSocket.open(server.host, server.port, server.app_key)  # sees the wire
+    await wire.subscribe(channel, secret=SECRET)
+    await wire.recv_event("pusher_internal:subscription_succeeded")
+    async with client_as(server, "token-of-alice") as alice:
+        secrets = await alice.subscribe(channel)
+        heard: asyncio.Queue[Any] = asyncio.Queue()
+        secrets.bind("Launched", lambda event: heard.put_nowait(event.data))
+        server.trigger(channel, "Launched", {"code": "1234"})
+        async with asyncio.timeout(5):
+            assert await heard.get() == {"code": "1234"}
+    sent = await wire.recv_event("Launched")
+    assert "1234" not in sent["data"]
+    assert set(json.loads(sent["data"])) == {"nonce", "ciphertext"}
+    key = channel_shared_secret(channel, MASTER_KEY)
+    assert decrypt_data(sent["data"], key) == {"code": "1234"}
+    await wire.close()
+
+
+async def test_user_authentication_with_the_http_authenticator(server: BackgroundServer) -> None:
+    async with HttpAuthenticator(server.auth_url, bearer_token="token-of-bob") as authenticator:
+        answer = await authenticator.authenticate_user(SOCKET)
+    user_data = '{"id":"bob"}'
+    assert answer == {
+        "auth": "app-key:" + sign(SECRET, f"{SOCKET}::user::{user_data}"),
+        "user_data": user_data,
+    }
