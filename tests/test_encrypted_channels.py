@@ -7,7 +7,10 @@ import asyncio
 import base64
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -290,3 +293,12 @@ def test_the_local_authenticator_derives_the_shared_secret() -> None:
     assert repr(MASTER) not in repr(signer)
     with pytest.raises(ValueError, match="32 bytes"):
         Authenticator("app-key", SECRET, encryption_master_key=b"short")
+
+
+def test_the_example_runs() -> None:
+    example = Path(__file__).parent.parent / "examples" / "encrypted_channel.py"
+    result = subprocess.run(
+        [sys.executable, str(example)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "OrderShipped on private-encrypted-orders: {'id': 42}" in result.stdout
