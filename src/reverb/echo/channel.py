@@ -2,9 +2,10 @@
 
 An :class:`EchoChannel` wraps one :class:`~reverb.channels.Channel` of a
 :class:`~reverb.client.ReverbClient`. It is returned at once; the subscription proceeds on a
-background task (``await channel`` waits for it). Its callbacks are bound on the wrapped channel,
-so they keep python-reverb's guarantees: arrival order, isolation, sync or async, and they
-survive reconnects.
+background task (``await channel`` waits for it). Its callbacks run from one catch-all handler
+bound on the wrapped channel, so they keep python-reverb's guarantees (arrival order, isolation,
+sync or async, surviving reconnects) and run in pusher-js's order: ``listen_to_all`` callbacks
+first, then the event's own, each in registration order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Self, overload
 
 from ..channels import Channel, PresenceChannel, SubscriptionState
-from ..dispatch import Binding
+from ..dispatch import Handler, run_handlers
 from ..exceptions import ReverbError, SubscriptionError
 from ..messages import Event
 from ..protocol.presence import Member, Members
@@ -92,11 +93,13 @@ class EchoChannel:
         """The wrapped python-reverb channel (for ``bind``, ``state`` and the like)."""
         self.formatter = formatter
         self._on_failed = on_failed
-        self._listeners: list[tuple[object, Callback, Binding]] = []
+        self._listeners: list[tuple[str | None, Callback, Handler]] = []
+        """(event name, or None for listen_to_all; the callback; its handler), in order."""
         self._error_callbacks: list[Callback] = []
         self._confirmed = False
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         channel.bind("pusher:subscription_error", self._on_subscription_error)
+        channel.bind_global(self._dispatch)
         self._task = asyncio.ensure_future(self._subscribe())
 
     def __repr__(self) -> str:
@@ -178,7 +181,7 @@ class EchoChannel:
                 return None
             return _awaitable(callback(short_name(event.name), event.data))
 
-        self._listeners.append((None, callback, self.channel.bind_global(handler)))
+        self._listeners.append((None, callback, handler))
         return self
 
     def stop_listening_to_all(self, callback: Callback | None = None) -> Self:
@@ -214,18 +217,26 @@ class EchoChannel:
         def handler(event: Event) -> Awaitable[None] | None:
             return _awaitable(callback(*args(event)))
 
-        self._listeners.append((name, callback, self.channel.bind(name, handler)))
+        self._listeners.append((name, callback, handler))
         return self
 
-    def _off(self, key: object, callback: Callback | None) -> None:
-        kept: list[tuple[object, Callback, Binding]] = []
-        for entry in self._listeners:
-            name, registered, binding = entry
-            if name == key and callback in (None, registered):
-                binding.unbind()
-            else:
-                kept.append(entry)
-        self._listeners = kept
+    def _off(self, key: str | None, callback: Callback | None) -> None:
+        self._listeners = [
+            entry
+            for entry in self._listeners
+            if not (entry[0] == key and callback in (None, entry[1]))
+        ]
+
+    async def _dispatch(self, event: Event) -> None:
+        # As pusher-js emits: the catch-all (listen_to_all) callbacks first, then the event's
+        # own, each group in registration order.
+        name = event.name
+        listeners = self._listeners
+        handlers = tuple(h for key, _, h in listeners if key is None) + tuple(
+            h for key, _, h in listeners if key == name
+        )
+        if handlers:
+            self.client.stats.handler_errors += await run_handlers(handlers, event)
 
     async def _on_subscription_error(self, event: Event) -> None:
         if not self._confirmed:
