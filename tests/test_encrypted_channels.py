@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import reverb.channels as channels_module
 from reverb import (
     AuthenticationError,
     Authenticator,
@@ -302,3 +303,23 @@ def test_the_example_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "OrderShipped on private-encrypted-orders: {'id': 42}" in result.stdout
+
+
+async def test_a_reauthorization_that_hangs_is_given_up(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(channels_module, "REAUTHORIZATION_TIMEOUT", 0.1)
+    keys = KeyServer(WRONG_B64, KEY_B64, gate=asyncio.Event())  # never opens
+    async with make_client(server, authenticator=keys) as client:
+        channel = await client.subscribe(CHANNEL)
+        public = await client.subscribe("orders")
+        seen: asyncio.Queue[Event] = asyncio.Queue()
+        channel.bind("E", seen.put_nowait)
+        public.bind("E", seen.put_nowait)
+        errors: list[ReverbError] = []
+        client.on_error(errors.append)
+        server.broadcast(CHANNEL, "E", encrypted(1))
+        server.broadcast("orders", "E", 2)
+        assert [e.data for e in await collect(seen, 1)] == [2]
+        assert client.stats.decryption_errors == 1
+        assert "no fresh key within 0.1 s" in str(errors[0])

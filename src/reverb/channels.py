@@ -51,6 +51,10 @@ __all__ = [
 
 logger = logging.getLogger("reverb.channels")
 
+REAUTHORIZATION_TIMEOUT = 10.0
+"""Seconds an encrypted channel waits for a fresh key before withholding the event (handlers
+wait meanwhile, to keep the order of events)."""
+
 
 class ChannelHost(Protocol):
     """What a channel needs of the client that owns it."""
@@ -349,8 +353,12 @@ class EncryptedChannel(PrivateChannel):
         try:
             if socket_id is None:
                 raise AuthenticationError("not connected", channel=self.name)
-            self.__key = self._key_of(await self._authorize(socket_id, None))
+            async with asyncio.timeout(REAUTHORIZATION_TIMEOUT):
+                authorization = await self._authorize(socket_id, None)
+            self.__key = self._key_of(authorization)
             return self._decrypted(event)
+        except TimeoutError:
+            reason = f"no fresh key within {REAUTHORIZATION_TIMEOUT} s"
         except (ValueError, ReverbError) as exc:
             reason = str(exc)
         self.client.stats.decryption_errors += 1
