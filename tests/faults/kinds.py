@@ -92,6 +92,13 @@ class FaultKind:
     settle: Callable[[Scenario], Awaitable[None]] | None = None
     refusals: int = 0
 
+    @property
+    def backs_off(self) -> bool:
+        """Whether the client must wait (state ``unavailable``) before reconnecting: unless
+        every socket was lost with a 42xx code (or an unanswered ping, reported as 4201),
+        which the documented policy retries at once."""
+        return any(code is None or not 4200 <= code <= 4299 for code in self.lost)
+
 
 def _now() -> float:
     return asyncio.get_running_loop().time()

@@ -388,8 +388,9 @@ class Scenario:
         A disruptive fault must be noticed (the client leaves ``connected``, seen through
         ``on_state_change``) within :data:`DETECTION_BOUND` of striking, or within
         :data:`IMMEDIATE_BOUND` when the client is told (RST, FIN, close frame); the client
-        must then come back on a new socket id, ``on_disconnect`` must have been called once
-        per socket lost, with the expected codes, and :meth:`verify` must pass. A
+        must then come back on a new socket id, after a back-off (state ``unavailable``) or at
+        once as the close codes want, ``on_disconnect`` must have been called once per socket
+        lost, with the expected codes, and :meth:`verify` must pass. A
         non-disruptive fault (latency, throttle, a refused subscription) must cost neither the
         socket nor a state change.
         """
@@ -420,6 +421,12 @@ class Scenario:
             socket_id = await self._recovered(before, fault, kind.recovery_timeout)
             recovery = max(at for _, at in self.subscriptions[socket_id]) - struck
             await self._check_disconnects(fault, disconnects_mark, kind.lost)
+            waited = [
+                c for c in self.states[states_mark:] if c.current is ConnectionState.UNAVAILABLE
+            ]
+            assert bool(waited) == kind.backs_off, (
+                f"{fault}: {'no' if kind.backs_off else 'a'} back-off: {self.states[states_mark:]}"
+            )
             if kind.settle is not None:
                 await kind.settle(self)
         else:
