@@ -55,6 +55,7 @@ if _typing.TYPE_CHECKING:
     from .protocol.presence import Member, Members
     from .protocol.state import ConnectionState
     from .transport import Transport, TransportOptions
+    from .user import UserChannel
 
 __all__ = [
     "ApiError",
@@ -91,6 +92,7 @@ __all__ = [
     "SubscriptionState",
     "Transport",
     "TransportOptions",
+    "UserChannel",
     "__version__",
 ]
 
@@ -131,6 +133,7 @@ _LAZY: dict[str, str] = {
     "SubscriptionState": ".channels",
     "Transport": ".transport",
     "TransportOptions": ".transport",
+    "UserChannel": ".user",
 }
 
 

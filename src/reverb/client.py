@@ -48,6 +48,7 @@ from .protocol.names import ChannelKind, channel_kind, validate_channel_name
 from .protocol.state import ConnectionState
 from .subscriber import Subscriber
 from .transport import TransportFactory, TransportOptions
+from .user import SignIn, UserChannel
 
 __all__ = ["ClientStats", "ReverbClient"]
 
@@ -391,6 +392,18 @@ class ReverbClient(Bindable):
             channel._subscription, event, data, self.config.max_message_size
         )
         await self._send(frame)
+
+    _signin: SignIn | None = None  # user sign-in (reverb.user), made by the first signin()
+
+    @property
+    def user(self) -> UserChannel | None:
+        """The signed-in user's channel (see :meth:`signin`), or ``None``."""
+        return self._signin.user if self._signin is not None else None
+
+    async def signin(self, user_data: Any = None, *, timeout: float | None = None) -> UserChannel:
+        """Sign in, subscribe ``#server-to-user-<id>``; see :meth:`reverb.user.SignIn.start`."""
+        self._signin = self._signin or SignIn(self)
+        return await self._signin.start(user_data, timeout)
 
     # -- state listeners ---------------------------------------------------------------------------
 

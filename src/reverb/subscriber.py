@@ -10,7 +10,9 @@ the actions it returns, deciding nothing itself:
 * ``SendFrame``: send it;
 * ``Settled``: wake whoever waits in ``subscribe()``;
 * ``Deliver``: queue the event for the dispatcher;
-* ``Dropped``: count and log it.
+* ``Dropped``: count and log it;
+* ``AuthorizeSignIn``: get the sign-in token from :attr:`Subscriber.signin_authorizer` and hand
+  it back to the core; ``SignedIn``: tell :attr:`Subscriber.on_signed_in`.
 
 The read path (:meth:`Subscriber.on_event`) never awaits: channel events go straight to the
 dispatcher's queue, everything else through the core.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from .channels import Channel
 from .dispatch import ClientStats, Dispatcher
@@ -29,19 +32,32 @@ from .exceptions import (
     AuthorizationFailed,
     ConnectionError,
     ReverbError,
+    SignInError,
     SubscriptionError,
 )
 from .messages import Event
-from .protocol.actions import Action, Authorize, Deliver, Dropped, SendFrame, Settled
+from .protocol.actions import (
+    Action,
+    Authorize,
+    AuthorizeSignIn,
+    Deliver,
+    Dropped,
+    SendFrame,
+    Settled,
+    SignedIn,
+)
 from .protocol.machine import ClientProtocol
 from .protocol.session import PusherSession, SessionEvent
 
-__all__ = ["AUTHORIZATION_CONCURRENCY", "Subscriber"]
+__all__ = ["AUTHORIZATION_CONCURRENCY", "SignInAuthorizer", "Subscriber"]
 
 logger = logging.getLogger("reverb.client")
 
 AUTHORIZATION_CONCURRENCY = 16
 """How many channels are authorized at once after a reconnect."""
+
+SignInAuthorizer = Callable[[str], Awaitable[Mapping[str, Any]]]
+"""Returns the ``pusher:signin`` data (``auth``, ``user_data``) for a socket id."""
 
 
 class Subscriber:
@@ -55,7 +71,16 @@ class Subscriber:
         send: sends a frame on the current socket (raises ``ConnectionError`` without one).
     """
 
-    __slots__ = ("_background", "_channels", "_core", "_dispatcher", "_send", "_stats")
+    __slots__ = (
+        "_background",
+        "_channels",
+        "_core",
+        "_dispatcher",
+        "_send",
+        "_stats",
+        "on_signed_in",
+        "signin_authorizer",
+    )
 
     def __init__(
         self,
@@ -71,6 +96,10 @@ class Subscriber:
         self._stats = stats
         self._send = send
         self._background: set[asyncio.Task[None]] = set()
+        self.signin_authorizer: SignInAuthorizer | None = None
+        """Gets the sign-in token (set by ``ReverbClient.signin``)."""
+        self.on_signed_in: Callable[[SignedIn], None] | None = None
+        """Told how each sign-in settled."""
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -115,11 +144,56 @@ class Subscriber:
             elif isinstance(action, Dropped):
                 self._stats.frames_dropped += 1
                 logger.warning("dropped a frame: %s", action.reason)
+            elif isinstance(action, AuthorizeSignIn):
+                self._start(self._sign_in(action))
+            elif isinstance(action, SignedIn):
+                self._signed_in(action)
         if requests:
-            task = asyncio.ensure_future(self._authorize(requests))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._start(self._authorize(requests))
         return frames
+
+    def _start(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _signed_in(self, action: SignedIn) -> None:
+        if action.error is None:
+            logger.info("signed in as user %s", action.user_id)
+        else:
+            logger.error("%s", action.error)
+        if self.on_signed_in is not None:
+            self.on_signed_in(action)
+
+    async def _sign_in(self, request: AuthorizeSignIn) -> None:
+        authorizer = self.signin_authorizer
+        try:
+            if authorizer is None:
+                raise SignInError("no sign-in authorizer is set")
+            payload = await authorizer(request.socket_id)
+            auth, user_data = payload.get("auth"), payload.get("user_data")
+            if not isinstance(auth, str) or not isinstance(user_data, str):
+                raise SignInError("the sign-in authorization has no string 'auth' and 'user_data'")
+        except SignInError as exc:
+            actions = self._core.signin_failed(request.attempt, exc)
+        except Exception as exc:
+            error = SignInError(
+                str(exc)
+                if isinstance(exc, ReverbError)
+                else f"sign-in failed: {type(exc).__name__}",
+                status=getattr(exc, "status", None),
+            )
+            error.__cause__ = exc
+            actions = self._core.signin_failed(request.attempt, error)
+        else:
+            actions = self._core.signin_authorized(request.attempt, auth, user_data)
+        for frame in self.apply(actions):
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("> pusher:signin")
+            try:
+                await self._send(frame)
+            except ConnectionError:
+                return  # the socket is gone; the next one signs in again
 
     def _settle(self, settled: Settled) -> None:
         if settled.error is None:

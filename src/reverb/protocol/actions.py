@@ -7,13 +7,23 @@ return these; the asyncio layer executes them in order and decides nothing itsel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..exceptions import ReverbError
 from ..messages import Event
 from .session import Dropped
 from .subscriptions import Subscription
 
-__all__ = ["Action", "Authorize", "Deliver", "Dropped", "SendFrame", "Settled"]
+__all__ = [
+    "Action",
+    "Authorize",
+    "AuthorizeSignIn",
+    "Deliver",
+    "Dropped",
+    "SendFrame",
+    "Settled",
+    "SignedIn",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,5 +62,27 @@ class Settled:
     error: ReverbError | None = None
 
 
-Action = SendFrame | Authorize | Deliver | Settled | Dropped
+@dataclass(frozen=True, slots=True)
+class AuthorizeSignIn:
+    """Get the sign-in token (``auth`` and ``user_data``) for ``socket_id``, then report back
+    with ``ClientProtocol.signin_authorized`` or ``signin_failed``, quoting ``attempt``.
+    """
+
+    socket_id: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The sign-in is settled: signed in as ``user_id`` (``error`` is ``None``), or failed.
+
+    ``user_data`` is the user as the server confirmed it (decoded), ``None`` on failure.
+    """
+
+    user_id: str | None
+    user_data: Any = None
+    error: ReverbError | None = None
+
+
+Action = SendFrame | Authorize | Deliver | Settled | Dropped | AuthorizeSignIn | SignedIn
 """Everything the core may ask for; :class:`Dropped` means log and count a useless frame."""

@@ -10,7 +10,9 @@ It owns:
 * resubscription after ``Established``, with a fresh authorization per socket and stale
   results (an older socket, an older attempt, a record since left) ignored;
 * presence members, changed here only, and handed to handlers as snapshots;
-* the client-event rules (kind, subscribed, size).
+* the client-event rules (kind, subscribed, size);
+* user sign-in (``pusher:signin``), once asked for: again on every new socket, and the
+  ``#server-to-user-<id>`` subscription, subscribed only after each sign-in succeeded.
 
 Channel events (:class:`~reverb.messages.Event`) need no decision: the asyncio layer delivers
 them as they come, without asking.
@@ -19,12 +21,13 @@ them as they come, without asking.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..exceptions import ClientEventError, ReverbError
+from ..exceptions import ClientEventError, ReverbError, SignInError
 from ..messages import Event
-from .actions import Action, Authorize, Deliver, SendFrame, Settled
+from .actions import Action, Authorize, AuthorizeSignIn, Deliver, SendFrame, Settled, SignedIn
 from .failures import to_exception
 from .names import ChannelKind, validate_client_event_name
 from .presence import Member
@@ -36,6 +39,8 @@ from .session import (
     ServerError,
     SessionEvent,
     SessionPhase,
+    SignInFailed,
+    SignInSucceeded,
     SubscriptionFailed,
     SubscriptionSucceeded,
 )
@@ -49,12 +54,22 @@ _ON_SERVER = (SubscriptionState.PENDING, SubscriptionState.SUBSCRIBED)
 class ClientProtocol:
     """The subscriptions of one client and what each protocol event means for them."""
 
-    __slots__ = ("_attempts", "_session", "_subscriptions")
+    __slots__ = (
+        "_attempts",
+        "_session",
+        "_signin_attempt",
+        "_signin_wanted",
+        "_subscriptions",
+        "_user",
+    )
 
     def __init__(self) -> None:
         self._subscriptions: dict[str, Subscription] = {}
         self._session: PusherSession | None = None
         self._attempts = itertools.count(1)
+        self._signin_wanted = False
+        self._signin_attempt = 0
+        self._user: Subscription | None = None
 
     def __repr__(self) -> str:
         return f"<ClientProtocol socket_id={self.socket_id!r} subscriptions={len(self)}>"
@@ -126,10 +141,13 @@ class ClientProtocol:
         """A socket is established: subscribe every registered channel on it, in order."""
         self._session = session
         actions: list[Action] = []
+        if self._signin_wanted:
+            actions.append(self._start_signin(session))
         for subscription in self._subscriptions.values():
             if subscription.state in _ON_SERVER:
                 subscription.apply(Trigger.SOCKET_LOST)
-            actions.append(self._start(subscription, session))
+            if subscription is not self._user:  # subscribed once signed in again
+                actions.append(self._start(subscription, session))
         return actions
 
     def lost(self) -> None:
@@ -196,6 +214,10 @@ class ClientProtocol:
         if isinstance(event, ServerError):
             data = {"code": event.code, "message": event.message}
             return [Deliver(Event("pusher:error", event.channel, data))]
+        if isinstance(event, SignInSucceeded):
+            return self._signed_in(event)
+        if isinstance(event, SignInFailed):
+            return self._signin_refused(event)
         if isinstance(event, Dropped):
             return [event]
         return []
@@ -254,6 +276,88 @@ class ClientProtocol:
         if removed is None:
             return []
         return [Deliver(Event("pusher:member_removed", event.channel, removed))]
+
+    # -- user sign-in ----------------------------------------------------------------------------
+
+    @property
+    def user(self) -> Subscription | None:
+        """The ``#server-to-user-<id>`` record, once a sign-in succeeded."""
+        return self._user
+
+    def signin(self) -> list[Action]:
+        """Sign in now if a socket is established, and again on every new socket."""
+        self._signin_wanted = True
+        session = self._session
+        if session is None or session.phase is not SessionPhase.OPEN:
+            return []
+        return [self._start_signin(session)]
+
+    def _start_signin(self, session: PusherSession) -> AuthorizeSignIn:
+        self._signin_attempt = next(self._attempts)
+        assert session.socket_id is not None  # an established session always has one
+        return AuthorizeSignIn(session.socket_id, self._signin_attempt)
+
+    def _signin_session(self, attempt: int) -> PusherSession | None:
+        session = self._session
+        if session is None or session.phase is not SessionPhase.OPEN:
+            return None
+        return session if attempt == self._signin_attempt else None
+
+    def signin_authorized(self, attempt: int, auth: str, user_data: str) -> list[Action]:
+        """The sign-in token for ``attempt`` is ready: send ``pusher:signin``, if still wanted.
+
+        ``user_data`` is sent byte for byte, as the signature covers it.
+        """
+        session = self._signin_session(attempt)
+        if session is None:
+            return []
+        return [SendFrame(session.signin_frame(auth, user_data))]
+
+    def signin_failed(self, attempt: int, error: ReverbError) -> list[Action]:
+        """The sign-in token for ``attempt`` could not be had (the next socket tries again)."""
+        if self._signin_session(attempt) is None:
+            return []
+        return [SignedIn(None, None, error)]
+
+    def set_user(self, subscription: Subscription) -> list[Action]:
+        """Make ``subscription`` (``#server-to-user-<id>``) the signed-in user's channel and
+        subscribe it; a previous user's channel is left.
+        """
+        actions: list[Action] = []
+        previous = self._user
+        if previous is not None and previous is not subscription:
+            actions.extend(self.remove(previous))
+        self._user = subscription
+        if self._subscriptions.get(subscription.name) is not subscription:
+            actions.extend(self.add(subscription))
+        else:
+            actions.extend(self.request(subscription))
+        return actions
+
+    def _signed_in(self, event: SignInSucceeded) -> list[Action]:
+        user_data = event.user_data
+        if isinstance(user_data, str):
+            try:
+                user_data = json.loads(user_data)
+            except ValueError:
+                user_data = None
+        user_id = user_data.get("id") if isinstance(user_data, Mapping) else None
+        if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
+            error = SignInError("pusher:signin_success carried no user_data with an 'id'")
+            return [SignedIn(None, None, error)]
+        return [SignedIn(str(user_id), user_data)]
+
+    def _signin_refused(self, event: SignInFailed) -> list[Action]:
+        self._signin_wanted = False  # asking again would be refused again
+        if event.code == 4200:
+            message = (
+                "the server does not support user sign-in (pusher:signin was answered with "
+                f"4200 {event.message!r}): Laravel Reverb has none; use Soketi with user "
+                "authentication enabled, or hosted Pusher"
+            )
+        else:
+            message = f"the server refused the sign-in ({event.code}: {event.message})"
+        return [SignedIn(None, None, SignInError(message, code=event.code))]
 
     # -- client events -------------------------------------------------------------------------
 

@@ -11,6 +11,11 @@ Matching refusals to subscriptions: Soketi names the channel in ``pusher:subscri
 but Reverb answers a bad signature with a channel-less ``pusher:error`` 4009 (hosted Pusher
 with ``code: null``). Servers handle a socket's messages in order, so such an error belongs to
 the oldest subscription still waiting that carried a signature.
+
+User sign-in (``pusher:signin``): Soketi and hosted Pusher answer ``pusher:signin_success``,
+or a channel-less ``pusher:error`` 4009; Laravel Reverb does not know the event and answers a
+channel-less 4200 "Invalid message format". While a sign-in awaits its answer, such a 4200,
+or a 4009 that no signed subscription is waiting for, is the sign-in's refusal.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ __all__ = [
     "ServerError",
     "SessionEvent",
     "SessionPhase",
+    "SignInFailed",
+    "SignInSucceeded",
     "SubscriptionFailed",
     "SubscriptionSucceeded",
 ]
@@ -105,6 +112,23 @@ class ServerError:
 
 
 @dataclass(frozen=True, slots=True)
+class SignInSucceeded:
+    """``pusher:signin_success``: the socket is signed in as ``user_data`` (as the server sent
+    it: the JSON string that was signed, or already decoded).
+    """
+
+    user_data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SignInFailed:
+    """The server refused the sign-in (4009), or does not support it (4200, Reverb)."""
+
+    code: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Dropped:
     """A frame that could not be used; log it and count it, the connection stays up."""
 
@@ -120,6 +144,8 @@ SessionEvent = (
     | MemberRemoved
     | PingReceived
     | ServerError
+    | SignInSucceeded
+    | SignInFailed
     | Dropped
     | Event
 )
@@ -150,7 +176,14 @@ def _error_fields(data: Any) -> tuple[int | None, str]:
 class PusherSession:
     """Protocol state of one connection: handshake, subscriptions in flight, what frames mean."""
 
-    __slots__ = ("_pending", "_subscribed", "activity_timeout", "phase", "socket_id")
+    __slots__ = (
+        "_pending",
+        "_signing_in",
+        "_subscribed",
+        "activity_timeout",
+        "phase",
+        "socket_id",
+    )
 
     def __init__(self) -> None:
         self.phase = SessionPhase.HANDSHAKE
@@ -158,6 +191,7 @@ class PusherSession:
         self.activity_timeout: float | None = None
         self._pending: dict[str, bool] = {}
         self._subscribed: set[str] = set()
+        self._signing_in = False
 
     def __repr__(self) -> str:
         return (
@@ -199,6 +233,8 @@ class PusherSession:
             return self._member_added(message)
         if name == "pusher_internal:member_removed":
             return self._member_removed(message)
+        if name == "pusher:signin_success":
+            return self._signin_success(message)
         return self._channel_event(*fields)
 
     def _channel_event(
@@ -230,6 +266,9 @@ class PusherSession:
             self.phase = SessionPhase.CLOSED
             return HandshakeFailed(code, text)
         channel = message.channel or message.data_field("channel")
+        if self._signing_in and channel is None and self._refuses_signin(code):
+            self._signing_in = False
+            return SignInFailed(code, text)
         if isinstance(channel, str) and channel in self._pending:
             del self._pending[channel]
             return SubscriptionFailed(channel, code, None, text)
@@ -239,6 +278,17 @@ class PusherSession:
                 del self._pending[oldest_signed]
                 return SubscriptionFailed(oldest_signed, code, None, text)
         return ServerError(code, text, channel if isinstance(channel, str) else None)
+
+    def _refuses_signin(self, code: int | None) -> bool:
+        if code == 4200:
+            return True
+        return code == 4009 and not any(self._pending.values())
+
+    def _signin_success(self, message: Message) -> SignInSucceeded | Dropped:
+        if not self._signing_in:
+            return Dropped("pusher:signin_success without a sign-in")
+        self._signing_in = False
+        return SignInSucceeded(message.data_field("user_data"))
 
     def _succeeded(self, message: Message) -> SubscriptionSucceeded | Dropped:
         channel = message.channel
@@ -292,6 +342,15 @@ class PusherSession:
         self._subscribed.discard(channel)
         return Message("pusher:subscribe", data).encode()
 
+    def signin_frame(self, auth: str, user_data: str) -> str:
+        """The ``pusher:signin`` frame; the sign-in now awaits its answer.
+
+        ``user_data`` is sent byte for byte as given, since the signature covers it.
+        """
+        self._require_open()
+        self._signing_in = True
+        return Message("pusher:signin", {"auth": auth, "user_data": user_data}).encode()
+
     def unsubscribe_frame(self, channel: str) -> str:
         """The ``pusher:unsubscribe`` frame; forgets the channel at once (there is no reply)."""
         self._require_open()
@@ -342,6 +401,7 @@ class PusherSession:
         self.phase = SessionPhase.CLOSED
         self._pending.clear()
         self._subscribed.clear()
+        self._signing_in = False
 
     def _require_open(self) -> None:
         if self.phase is not SessionPhase.OPEN:
