@@ -17,12 +17,17 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import event as hypothesis_event
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reverb import HttpAuthenticator, PresenceChannel, ReverbClient
 from reverb.encryption import decrypt_data
 from reverb.exceptions import AuthenticationError, ConfigurationError
 from reverb.protocol.signing import channel_shared_secret, sign
-from reverb.server import ServerConfig
+from reverb.server import AppConfig, ServerConfig
+from reverb.server.broadcasting import handle_broadcasting_request
+from reverb.server.http_api import ApiRequest
 from reverb.server.users import ChannelRule, UserDirectory
 from reverb.testing import BackgroundServer
 from tests.server.hostile import tracebacks
@@ -444,6 +449,29 @@ def test_invalid_users_files_are_one_clear_error(tmp_path: Path, content: str) -
     assert "token-of-alice" not in str(raised.value)
 
 
+def test_several_apps_each_with_a_master_key_and_users_signing_with_one(tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps({"app_id": "2", "users": USERS}))
+    apps = [
+        {"id": "1", "key": "k1", "secret": "s1"},
+        {"id": "2", "key": "k2", "secret": "s2", "encryption_master_key_base64": MASTER_KEY_BASE64},
+    ]
+    env = {"REVERB_APPS": json.dumps(apps), "REVERB_USERS_FILE": str(users)}
+    config = ServerConfig.from_env(env)
+    assert [app.encryption_master_key for app in config.apps] == [None, MASTER_KEY]
+    request = ApiRequest(
+        "POST",
+        "/broadcasting/auth",
+        {"socket_id": SOCKET, "channel_name": "private-encrypted-secret.1"},
+        headers={"authorization": "Bearer token-of-alice"},
+    )
+    answer = json.loads(handle_broadcasting_request(request, config).body)
+    assert answer["auth"] == "k2:" + sign("s2", f"{SOCKET}:private-encrypted-secret.1")
+    users.write_text(json.dumps({"app_id": "3", "users": USERS}))
+    with pytest.raises(ConfigurationError, match="unknown app"):
+        ServerConfig.from_env(env)
+
+
 def test_invalid_master_keys_are_refused_without_quoting_them() -> None:
     for key in ("not base64!", base64.b64encode(b"short").decode()):
         with pytest.raises(ConfigurationError) as raised:
@@ -531,3 +559,64 @@ async def test_user_authentication_with_the_http_authenticator(server: Backgroun
         "auth": "app-key:" + sign(SECRET, f"{SOCKET}::user::{user_data}"),
         "user_data": user_data,
     }
+
+
+# -- properties -----------------------------------------------------------------------------------
+
+lone_surrogates = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+any_strings = st.text(max_size=8) | st.builds(
+    lambda before, bad: before + bad, st.text(max_size=6), lone_surrogates
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | any_strings,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(any_strings, children),
+    max_leaves=8,
+)
+CONFIG = ServerConfig(
+    apps=[AppConfig(id="1", key="app-key", secret=SECRET, encryption_master_key=MASTER_KEY)],
+    users=UserDirectory.of(
+        [*USERS, {"id": "odd", "token": "t", "info": {"\udcff": "/\ud800"}, "channels": ["*"]}]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "POST", "POST", "POST", "PUT", "HEAD"]),
+    path=st.sampled_from(["/broadcasting/auth", "/broadcasting/user-auth/"]),
+    inputs=st.dictionaries(
+        st.sampled_from(["socket_id", "channel_name", "api_token", "_token"]) | any_strings,
+        st.sampled_from(["1.2", "private-x", "presence-x", "private-encrypted-x", "t"])
+        | json_values,
+        max_size=4,
+    ),
+    as_json=st.booleans(),
+    headers=st.dictionaries(
+        st.sampled_from(["authorization", "cookie", "accept", "x-csrf-token", "content-type"]),
+        st.sampled_from(
+            ["Bearer t", "Bearer token-of-alice", "laravel_session=session-of-alice", "*/json"]
+        )
+        | st.text(max_size=12),
+        max_size=4,
+    ),
+)
+def test_any_request_gets_an_answer_php_could_have_written(
+    method: str,
+    path: str,
+    inputs: dict[str, Any],
+    as_json: bool,
+    headers: dict[str, str],
+) -> None:
+    body = json.dumps(inputs).encode("utf-8", "surrogatepass") if as_json else b""
+    if as_json:
+        headers = {**headers, "content-type": "application/json"}
+    query = {} if as_json else {k: str(v) for k, v in inputs.items()}
+    response = handle_broadcasting_request(ApiRequest(method, path, query, body, headers), CONFIG)
+    hypothesis_event(f"status {response.status}")
+    assert response.status in {200, 302, 401, 403, 405, 419, 500}
+    text = response.body.decode("utf-8")  # always valid UTF-8
+    if response.content_type == "application/json":
+        answer = json.loads(text)
+        assert isinstance(answer, dict)
+        assert text.isascii()
+        assert "/" not in text.replace("\\/", "")  # every slash escaped, as PHP writes them

@@ -13,5 +13,13 @@ and test against Reverb semantics with nothing but ``pip install python-reverb``
 
 from .config import AppConfig, ClientEventsFrom, Dialect, ServerConfig
 from .server import ReverbServer
+from .users import UserDirectory
 
-__all__ = ["AppConfig", "ClientEventsFrom", "Dialect", "ReverbServer", "ServerConfig"]
+__all__ = [
+    "AppConfig",
+    "ClientEventsFrom",
+    "Dialect",
+    "ReverbServer",
+    "ServerConfig",
+    "UserDirectory",
+]
