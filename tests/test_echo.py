@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -508,3 +511,21 @@ async def test_listen_shortcut(echo: Echo, server: FakeServer) -> None:
     assert calls == [("s", 3)]
     assert "Echo" in repr(echo)
     assert "orders" in repr(echo.channel("orders"))
+
+
+def test_the_example_runs() -> None:
+    example = Path(__file__).parent.parent / "examples" / "echo_listener.py"
+    result = subprocess.run(
+        [sys.executable, str(example)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "here: [{'name': 'Ada'}]",
+        "toOthers header: True",
+        "OrderShipped: {'id': 42}",
+        "price.changed: {'price': 9.5}",
+        "notification: {'id': '0b5d', 'type': 'App\\\\Notifications\\\\InvoicePaid', 'amount': 12}",
+        "joining: {'name': 'Bob'}",
+        "whisper typing: {'name': 'Bob'}",
+        "leaving: {'name': 'Bob'}",
+    ]
