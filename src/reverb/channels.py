@@ -40,6 +40,7 @@ from .protocol.presence import Member, Members
 from .protocol.subscriptions import Subscription, SubscriptionState, Trigger
 
 __all__ = [
+    "CHANNEL_CLASSES",
     "Channel",
     "ChannelHost",
     "EncryptedChannel",
@@ -375,3 +376,12 @@ class EncryptedChannel(PrivateChannel):
         if self.__key is None:
             raise ValueError("the channel has no key yet")
         return replace(event, data=decrypt_data(event.data, self.__key))
+
+
+CHANNEL_CLASSES: Mapping[ChannelKind, type[Channel]] = {
+    ChannelKind.PUBLIC: PublicChannel,
+    ChannelKind.PRIVATE: PrivateChannel,
+    ChannelKind.ENCRYPTED: EncryptedChannel,
+    ChannelKind.PRESENCE: PresenceChannel,
+}
+"""The channel class ``client.subscribe(name)`` makes for each kind of name."""

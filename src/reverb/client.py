@@ -22,14 +22,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar, overload
 
 from .auth import Authorization, ChannelAuthenticator, authorize, local_authenticator
-from .channels import (
-    Channel,
-    EncryptedChannel,
-    PresenceChannel,
-    PrivateChannel,
-    PublicChannel,
-    SubscriptionState,
-)
+from .channels import CHANNEL_CLASSES, Channel, PresenceChannel, SubscriptionState
 from .config import ReverbConfig
 from .connection import Connection
 from .dispatch import (
@@ -57,11 +50,6 @@ StateChangeHandler = Callable[[ConnectionState, ConnectionState], Awaitable[None
 
 C = TypeVar("C", bound=Channel)
 
-_ChannelClasses: dict[ChannelKind, type[Channel]] = {
-    ChannelKind.PUBLIC: PublicChannel,
-    ChannelKind.PRIVATE: PrivateChannel,
-    ChannelKind.ENCRYPTED: EncryptedChannel,
-}
 _NOT_STARTED = (ConnectionState.INITIALIZED, ConnectionState.DISCONNECTED, ConnectionState.FAILED)
 _RETRYABLE = (SubscriptionState.UNSUBSCRIBED, SubscriptionState.FAILED)
 
@@ -357,7 +345,7 @@ class ReverbClient(Bindable):
         elif user_data is not None:
             raise ConfigurationError("user_data is only for presence channels")
         else:
-            created = _ChannelClasses[kind](name, self)
+            created = CHANNEL_CLASSES[kind](name, self)
         self._channels[name] = created
         return created, True
 
