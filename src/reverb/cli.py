@@ -122,8 +122,9 @@ def serve(
     """Run the local Reverb-compatible server (for development and tests, not production).
 
     Apps come from REVERB_APP_ID/KEY/SECRET (or REVERB_APPS as JSON), as in Laravel's .env;
-    REVERB_ENCRYPTION_MASTER_KEY_BASE64 enables private-encrypted- channels. With --users
-    it also stands in for your Laravel app's /broadcasting/auth (same port).
+    with REVERB_ENCRYPTION_MASTER_KEY_BASE64 set, /broadcasting/auth hands out the
+    shared_secret of private-encrypted- channels. With --users (or REVERB_USERS_FILE) it
+    stands in for your Laravel app's /broadcasting/auth, on the same port.
     """
     from dotenv import dotenv_values
 

@@ -285,6 +285,16 @@ def test_an_encrypted_channel_without_a_master_key_is_500() -> None:
     assert "encryption master key is not set" in response.json()["message"]
 
 
+def test_errors_are_plain_text_when_json_is_not_asked_for(server: BackgroundServer) -> None:
+    forbidden = post(server, "private-invoices.1", headers={})
+    assert (forbidden.status_code, forbidden.text) == (403, "Forbidden")
+    assert forbidden.headers["content-type"] == "text/plain"
+    invalid = post(server, "private-orders.1", socket_id="x", headers={})
+    assert (invalid.status_code, invalid.text) == (500, "Invalid socket ID")
+    expired = post(server, "private-orders.1", token=None, headers={"Cookie": "laravel_session=x"})
+    assert (expired.status_code, expired.text) == (419, "Page Expired")
+
+
 def test_other_methods_are_405(server: BackgroundServer) -> None:
     response = httpx.put(server.auth_url, headers=JSON)
     assert response.status_code == 405
