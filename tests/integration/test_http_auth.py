@@ -17,9 +17,11 @@ from reverb import (
     HttpAuthenticator,
     PresenceChannel,
     ReverbClient,
+    SignInError,
     SubscriptionError,
 )
 from reverb.protocol.state import ConnectionState
+from reverb.testing import BackgroundServer
 from tests.integration.conftest import client_for, new_server, publish
 from tests.support.laravel_app import LaravelApp, User
 from tests.support.soketi import ServerUnderTest
@@ -223,3 +225,26 @@ async def test_many_channels_are_authorized_concurrently_after_a_reconnect(kind:
         assert len(app.requests) == channels
         # One at a time would take 30 x 0.2 s = 6 s; 16 at once, about 0.4 s.
         assert elapsed < channels * latency / 3, elapsed
+
+
+async def test_the_local_servers_own_broadcasting_auth_stand_in() -> None:
+    with BackgroundServer() as local:
+        token = local.issue_token(
+            5, channels=["orders.*", "presence-room.{id}"], info={"name": "Eve"}
+        )
+        async with (
+            HttpAuthenticator(local.auth_url, bearer_token=token) as auth,
+            http_client(local, auth) as client,
+        ):
+            assert (await client.subscribe("private-orders.1")).subscribed
+            room = await client.subscribe("presence-room.1")
+            assert isinstance(room, PresenceChannel)
+            assert dict(room.members) == {"5": {"name": "Eve"}}
+            with pytest.raises(AuthorizationFailed) as caught:
+                await client.subscribe("private-payroll")
+            assert caught.value.status == 403
+            assert client.is_connected
+            # Its /broadcasting/user-auth answers, but Reverb's dialect has no sign-in.
+            assert (await auth.authenticate_user(str(client.socket_id)))["user_data"]
+            with pytest.raises(SignInError, match="does not support user sign-in"):
+                await client.signin()
