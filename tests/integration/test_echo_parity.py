@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from reverb.echo import NOTIFICATION_EVENT, EventFormatter
+from reverb.testing import BackgroundServer
 from tests.integration.conftest import client_for, publish
 from tests.support.echo_peer import (
     Call,
@@ -180,6 +181,35 @@ async def test_presence_here_joining_leaving(server: ServerUnderTest) -> None:
         ("joining", [{"name": "Eleven"}]),
         ("leaving", [{"name": "Eleven"}]),
     ]
+
+
+async def resubscription(driver: EchoDriver, server: ServerUnderTest, run: str) -> list[Call]:
+    assert isinstance(server, BackgroundServer)
+    room = f"room.{run}"
+    async with client_for(server) as first:
+        await first.subscribe(
+            "presence-" + room, user_data={"user_id": "10", "user_info": {"name": "Ten"}}
+        )
+        await driver.run(
+            open_channel("join", room, {"user_id": "9", "user_info": {"name": "Nine"}}),
+            call("join", room, "subscribed", callback=("subscribed", 0)),
+            call("join", room, "here", callback=("here", 1)),
+            call("join", room, "joining", callback=("joining", 1)),
+            call("join", room, "leaving", callback=("leaving", 1)),
+        )
+        await wait_calls(driver, 2)
+        socket_id = await driver.socket_id()
+        assert socket_id is not None
+        server.drop(socket_id)  # a network reset: both reconnect and subscribe again
+        return list(await wait_calls(driver, 4, timeout=20))
+
+
+async def test_here_is_called_again_after_a_reconnect() -> None:
+    with BackgroundServer() as server:
+        js, py = await run_both(server, resubscription)
+    assert py == js
+    here = ("here", [[{"name": "Nine"}, {"name": "Ten"}]])
+    assert js == [("subscribed", []), here, ("subscribed", []), here]
 
 
 # -- notifications -------------------------------------------------------------------------------

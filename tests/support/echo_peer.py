@@ -78,6 +78,10 @@ class EchoDriver(Protocol):
         """Run the steps back to back, with no event handled in between."""
         ...
 
+    async def socket_id(self) -> str | None:
+        """Echo's ``socketId()``."""
+        ...
+
     async def close(self) -> None:
         """Disconnect."""
         ...
@@ -148,6 +152,10 @@ class NodeEcho:
     async def run(self, *steps: Step) -> None:
         await self._command("batch", commands=list(steps))
 
+    async def socket_id(self) -> str | None:
+        result = (await self._command("echo", method="socketId", args=[]))["result"]
+        return None if result is None else str(result)
+
     async def format(self, namespace: str | bool | None, events: list[str]) -> list[str]:
         """Echo's own ``EventFormatter(namespace).format`` of each event."""
         reply = await self._command("format", namespace=namespace, events=events)
@@ -203,6 +211,9 @@ class PythonEcho:
             await channel.whisper(*arguments)
         else:
             getattr(channel, snake_case(step["method"]))(*arguments)
+
+    async def socket_id(self) -> str | None:
+        return self.echo.socket_id()
 
     async def close(self) -> None:
         await self.client.disconnect()
