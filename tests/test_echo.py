@@ -24,7 +24,8 @@ from reverb.echo import (
     js_key_order,
 )
 from reverb.encryption import encrypt_data
-from reverb.protocol.signing import channel_shared_secret
+from reverb.protocol.presence import Member
+from reverb.protocol.signing import channel_auth, channel_shared_secret
 from tests.support.fake_server import FakeServer, FakeSocket
 from tests.support.waiting import wait_until
 
@@ -376,6 +377,27 @@ async def test_join_can_name_its_own_member(client: ReverbClient, server: FakeSe
     room = await echo.join("room.2", user_data={"user_id": "5", "user_info": None})
     assert room.me is not None
     assert room.me.user_id == "5"
+
+
+class AppDecides:
+    """An authenticator standing in for Laravel's /broadcasting/auth: the app picks the member."""
+
+    async def authenticate(
+        self, socket_id: str, channel_name: str, user_data: Any = None
+    ) -> dict[str, str]:
+        assert user_data is None  # Echo sends none: the app knows who is asking
+        channel_data = json.dumps({"user_id": 77, "user_info": {"name": "From the app"}})
+        auth = channel_auth("app-key", SECRET, socket_id, channel_name, channel_data)
+        return {"auth": auth, "channel_data": channel_data}
+
+
+async def test_join_with_an_authenticator_needs_no_member(server: FakeServer) -> None:
+    calls = Calls()
+    async with make_client(server, authenticator=AppDecides()) as client:
+        room = await Echo(client).join("room.3").here(calls.recorder("here"))
+        await calls.wait(1)
+        assert calls == [("here", [{"name": "From the app"}])]
+        assert room.me == Member("77", {"name": "From the app"})
 
 
 # -- errors ----------------------------------------------------------------------------------------
