@@ -448,6 +448,7 @@ async def test_a_raising_error_callback_does_not_stop_the_others(server: FakeSer
         with pytest.raises(SubscriptionError):
             await chat.subscribed()
         assert [tag for tag, _ in calls] == ["error"]
+        assert client.stats.handler_errors == 1
 
 
 async def test_names_are_checked_at_once(echo: Echo) -> None:

@@ -51,14 +51,16 @@ def _awaitable(result: object) -> Awaitable[None] | None:
     return result if inspect.isawaitable(result) else None
 
 
-async def _call_isolated(callback: Callback, *args: Any) -> None:
-    """Call a callback outside the dispatcher (initial subscription failures), like a handler."""
+async def _call_isolated(callback: Callback, *args: Any) -> bool:
+    """Call an ``error`` callback like a handler: log what it raises; return whether it did."""
     try:
         result = callback(*args)
         if inspect.isawaitable(result):
             await result
     except Exception:
         logger.exception("echo callback %s raised", getattr(callback, "__qualname__", callback))
+        return True
+    return False
 
 
 def error_data(error: ReverbError) -> dict[str, Any]:
@@ -241,8 +243,12 @@ class EchoChannel:
     async def _on_subscription_error(self, event: Event) -> None:
         if not self._confirmed:
             return  # the first attempt's failure is reported by _subscribe
+        await self._report(event.data)
+
+    async def _report(self, data: Any) -> None:
         for callback in tuple(self._error_callbacks):
-            await _call_isolated(callback, event.data)
+            if await _call_isolated(callback, data):
+                self.client.stats.handler_errors += 1
 
     async def _subscribe(self) -> None:
         try:
@@ -255,8 +261,7 @@ class EchoChannel:
             self._settle(exc)
             if self._on_failed is not None:
                 self._on_failed(self)
-            for callback in tuple(self._error_callbacks):
-                await _call_isolated(callback, error_data(exc))
+            await self._report(error_data(exc))
         else:
             self._confirmed = True
             self._settle(None)
