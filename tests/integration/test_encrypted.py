@@ -21,6 +21,7 @@ from reverb import (
     ReverbError,
 )
 from reverb.api import ApiClient
+from reverb.http_auth import HttpAuthenticator
 from reverb.protocol.signing import channel_shared_secret
 from reverb.testing import BackgroundServer
 from tests.integration.conftest import SERVERS, client_for
@@ -166,3 +167,27 @@ async def test_a_stale_key_is_refreshed_once_by_python_and_pusher_js(
             from_js = await peer.wait_for_event("Rotated", channel=channel_name)
             assert from_js["data"] == PAYLOAD
             assert await peer.authorizations(channel_name) == 2
+
+
+async def test_the_key_comes_from_a_laravel_style_auth_endpoint() -> None:
+    """No master key in the client: /broadcasting/auth (the local server's stand-in, as a
+    Laravel app with encryption_master_key_base64 answers) hands out the shared_secret."""
+    channel_name = "private-encrypted-orders.7"
+    with BackgroundServer(encryption_master_key_base64=MASTER_B64) as local:
+        token = local.issue_token(7, channels=["orders.{id}"])
+        authenticator = HttpAuthenticator(local.auth_url, bearer_token=token)
+        async with client_for(local, app_secret=None, authenticator=authenticator) as client:
+            channel = await client.subscribe(channel_name)
+            heard: asyncio.Queue[Event] = asyncio.Queue()
+            channel.bind("OrderShipped", heard.put_nowait)
+            channel.bind("Again", heard.put_nowait)
+            await asyncio.to_thread(local.trigger, channel_name, "OrderShipped", PAYLOAD)
+            assert (await next_event(heard)).data == PAYLOAD
+            async with await start_peer(local) as peer:
+                assert (await peer.subscribe_encrypted(channel_name, shared_secret(channel_name)))[
+                    "ok"
+                ]
+                await asyncio.to_thread(local.trigger, channel_name, "Again", PAYLOAD)
+                assert (await next_event(heard)).data == PAYLOAD
+                assert (await peer.wait_for_event("Again", channel=channel_name))["data"] == PAYLOAD
+        await authenticator.aclose()
