@@ -406,3 +406,25 @@ async def test_a_refused_authorization_fails_subscribe_with_its_cause_and_keeps_
         assert client.is_connected
         assert server.frames("pusher:subscribe") == []  # the server was never asked
         assert "private-denied" not in client.channels
+
+
+async def test_odd_channel_data_goes_into_the_subscribe_frame_unchanged() -> None:
+    from reverb import ReverbClient
+    from tests.support.fake_server import FakeServer
+
+    channel_data = '{ "user_info" : {"name":"Ann", "id": 7},   "user_id":"7" }'
+    body = {"auth": "app-key:" + "0" * 64, "channel_data": channel_data}
+    server = FakeServer()
+    client = ReverbClient(
+        transport_factory=server.connect,
+        authenticator=authenticator(lambda request: ok(body)),
+        app_key="app-key",
+        host="127.0.0.1",
+        scheme="http",
+        subscription_timeout=2.0,
+        connect_timeout=2.0,
+    )
+    async with client:
+        await client.subscribe("presence-room")
+    (subscribe,) = server.frames("pusher:subscribe")
+    assert subscribe["data"]["channel_data"] == channel_data

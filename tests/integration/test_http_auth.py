@@ -4,6 +4,7 @@ real servers (Soketi and the local server): the servers check every signature th
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -151,6 +152,8 @@ async def test_refusals_fail_the_subscription_and_the_connection_stays_up(
         assert "\n" not in str(error)
         assert len(str(error)) < 400
         assert token not in str(error)  # the 500 page quotes the request headers
+        if case == "server error":
+            assert "boom (Bearer <hidden>" in str(error)
         assert client.is_connected
         app.denied.clear()
         client._authenticator = working
@@ -248,3 +251,30 @@ async def test_the_local_servers_own_broadcasting_auth_stand_in() -> None:
             assert (await auth.authenticate_user(str(client.socket_id)))["user_data"]
             with pytest.raises(SignInError, match="does not support user sign-in"):
                 await client.signin()
+
+
+async def test_no_credential_reaches_any_log_at_debug(
+    server: ServerUnderTest, app: LaravelApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    token, (session, csrf) = app.issue_token(ALICE), app.open_session(BOB)
+    app.denied.add("private-denied")
+    with caplog.at_level(logging.DEBUG):  # every logger: reverb, httpx, httpcore, websockets
+        async with (
+            HttpAuthenticator(app.url, bearer_token=token) as bearer,
+            HttpAuthenticator(
+                app.url, cookies={"laravel_session": session}, csrf_token=csrf
+            ) as web,
+            HttpAuthenticator(app.url_for("500"), bearer_token=token) as broken,
+            http_client(server, bearer) as client,
+        ):
+            await client.subscribe("private-ok")
+            for auth, channel in ((bearer, "private-denied"), (broken, "private-x")):
+                client._authenticator = auth
+                with pytest.raises(AuthorizationFailed):
+                    await client.subscribe(channel)
+            client._authenticator = web
+            await client.subscribe("presence-web")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "POST http://127.0.0.1" in logged  # DEBUG records were captured
+    for secret in (token, session, csrf):
+        assert secret not in logged

@@ -155,7 +155,8 @@ class LaravelApp:
         if mode == "slow":
             time.sleep(self.latency)
         if mode == "500":
-            trace = "Illuminate\\Foundation\\Exception: boom\n" + "\n".join(
+            credentials = f"{headers.get('authorization')} {headers.get('cookie')}"
+            trace = f"Illuminate\\Foundation\\Exception: boom ({credentials})\n" + "\n".join(
                 f"#{i} /var/www/vendor/x.php(1): handle({headers})" for i in range(50)
             )
             return self._send(request, 500, trace, "text/plain")
