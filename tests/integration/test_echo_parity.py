@@ -14,6 +14,7 @@ from reverb.testing import BackgroundServer
 from tests.integration.conftest import client_for, publish
 from tests.support.echo_peer import (
     Call,
+    DeniedAuthenticator,
     EchoDriver,
     NodeEcho,
     PythonEcho,
@@ -22,7 +23,7 @@ from tests.support.echo_peer import (
     open_channel,
     wait_calls,
 )
-from tests.support.soketi import ServerUnderTest
+from tests.support.soketi import ServerUnderTest, SoketiServer
 from tests.test_echo import FORMATS
 
 pytestmark = pytest.mark.integration
@@ -38,7 +39,9 @@ async def driver_for(implementation: str, server: ServerUnderTest) -> AsyncItera
     if implementation == "js":
         driver = await NodeEcho.start(server)
     else:
-        client = client_for(server)
+        client = client_for(
+            server, authenticator=DeniedAuthenticator(server.app_key, server.app_secret)
+        )
         await client.connect()
         driver = PythonEcho(client)
     try:
@@ -210,6 +213,42 @@ async def test_here_is_called_again_after_a_reconnect() -> None:
     assert py == js
     here = ("here", [[{"name": "Nine"}, {"name": "Ten"}]])
     assert js == [("subscribed", []), here, ("subscribed", []), here]
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def denied_then_orders(count: int) -> Scenario:
+    async def scenario(driver: EchoDriver, server: ServerUnderTest, run: str) -> list[Call]:
+        await driver.run(
+            open_channel("private", f"denied.{run}"),
+            call("private", f"denied.{run}", "error", callback=("error", 1)),
+            open_channel("channel", f"after.{run}"),
+            call("channel", f"after.{run}", "subscribed", callback=("subscribed", 0)),
+        )
+        return sorted(await wait_calls(driver, count), key=lambda each: each[0])
+
+    return scenario
+
+
+async def test_a_refused_subscription_calls_error(server: ServerUnderTest) -> None:
+    if isinstance(server, SoketiServer):  # refuses with pusher:subscription_error
+        js, py = await run_both(server, denied_then_orders(2))
+        assert [tag for tag, _ in py] == [tag for tag, _ in js] == ["error", "subscribed"]
+        unauthorized = {"type": "AuthError", "error": "The connection is unauthorized."}
+        assert js[0][1] == [{**unauthorized, "status": 401}]
+        assert py[0][1][0]["type"] == "SubscriptionError"
+        return
+
+    # Reverb refuses with a channel-less pusher:error 4009, which pusher-js cannot route to the
+    # channel, so laravel-echo's error callbacks never run there; reverb.echo's do.
+    async def scenario(driver: EchoDriver, server: ServerUnderTest, run: str) -> list[Call]:
+        return await denied_then_orders(1 if run == "js" else 2)(driver, server, run)
+
+    js, py = await run_both(server, scenario)
+    assert js == [("subscribed", [])]
+    assert [tag for tag, _ in py] == ["error", "subscribed"]
+    assert py[0][1][0]["code"] == 4009
 
 
 # -- notifications -------------------------------------------------------------------------------

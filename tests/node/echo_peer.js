@@ -47,11 +47,15 @@ function sign(subject) {
   return crypto.createHmac('sha256', secret).update(subject).digest('hex');
 }
 
-// What a Laravel app's /broadcasting/auth would answer, signed with the app secret.
+// What a Laravel app's /broadcasting/auth would answer, signed with the app secret (a wrong one
+// for channels whose name contains "denied", so that the server refuses them).
 const userDataByChannel = new Map();
 
 function authorize(socketId, channelName) {
   const subject = `${socketId}:${channelName}`;
+  if (channelName.includes('denied')) {
+    return { auth: `${key}:${crypto.createHmac('sha256', 'wrong').update(subject).digest('hex')}` };
+  }
   if (channelName.startsWith('presence-')) {
     const channelData = JSON.stringify(userDataByChannel.get(channelName) || {});
     return { auth: `${key}:${sign(`${subject}:${channelData}`)}`, channel_data: channelData };

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from reverb import ReverbClient
+from reverb import Authenticator, Authorization, ReverbClient
 from reverb.echo import Echo, EchoPrivateChannel
 from tests.support.peer import PusherJsPeer
 from tests.support.soketi import NODE_DIR, ServerUnderTest
@@ -163,6 +163,20 @@ class NodeEcho:
 
     async def close(self) -> None:
         await self.peer.close()
+
+
+class DeniedAuthenticator:
+    """Signs with the app secret, except channels named ``...denied...``: as echo_peer.js does."""
+
+    def __init__(self, key: str, secret: str) -> None:
+        self._key = key
+        self._secret = secret
+
+    def authenticate(
+        self, socket_id: str, channel_name: str, user_data: Mapping[str, Any] | None = None
+    ) -> Authorization:
+        secret = "wrong" if "denied" in channel_name else self._secret
+        return Authenticator(self._key, secret).authenticate(socket_id, channel_name, user_data)
 
 
 class PythonEcho:
