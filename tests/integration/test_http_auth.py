@@ -192,6 +192,41 @@ async def test_a_slow_endpoint_times_out(server: ServerUnderTest, app: LaravelAp
         assert client.is_connected
 
 
+class Reconfirmed:
+    """Waits until every channel is confirmed again after the next reconnect.
+
+    Events and state changes reach handlers in order, so confirmations queued before the
+    reconnect (the first ones) are told apart from those after it.
+    """
+
+    def __init__(self, client: ReverbClient, names: list[str]) -> None:
+        self.names = set(names)
+        self.seen: set[str] = set()
+        self.reconnected_at: float | None = None
+        self.done = asyncio.Event()
+        client.on_state_change(self._state)
+        for name in names:
+            channel = client.channel(name)
+            assert channel is not None
+            channel.bind("pusher:subscription_succeeded", self._confirmed)
+
+    def _state(self, previous: ConnectionState, current: ConnectionState) -> None:
+        if current is ConnectionState.CONNECTED and self.reconnected_at is None:
+            self.reconnected_at = time.monotonic()
+
+    def _confirmed(self, event: Event) -> None:
+        if self.reconnected_at is not None and event.channel in self.names:
+            self.seen.add(event.channel)
+            if self.seen == self.names:
+                self.done.set()
+
+    async def wait(self) -> float:
+        """Seconds from the reconnect until the last confirmation."""
+        await asyncio.wait_for(self.done.wait(), 15)
+        assert self.reconnected_at is not None
+        return time.monotonic() - self.reconnected_at
+
+
 @pytest.mark.parametrize("kind", ["soketi", "local"])
 async def test_many_channels_are_authorized_concurrently_after_a_reconnect(kind: str) -> None:
     channels, latency = 30, 0.2
@@ -204,27 +239,11 @@ async def test_many_channels_are_authorized_concurrently_after_a_reconnect(kind:
         ):
             names = [f"private-many.{i}" for i in range(channels)]
             await asyncio.gather(*(client.subscribe(name) for name in names))
-            confirmed: asyncio.Queue[str] = asyncio.Queue()
-            for name in names:
-                client.channel(name).bind(  # type: ignore[union-attr]
-                    "pusher:subscription_succeeded", lambda e: confirmed.put_nowait(str(e.channel))
-                )
-            connected = asyncio.Event()
-            reconnected_at: list[float] = []
-
-            def on_state(previous: ConnectionState, current: ConnectionState) -> None:
-                if current is ConnectionState.CONNECTED:
-                    reconnected_at.append(time.monotonic())
-                    connected.set()
-
-            client.on_state_change(on_state)
+            reconfirmed = Reconfirmed(client, names)
             app.requests.clear()
             own.kill()
             own.start()
-            await asyncio.wait_for(connected.wait(), 15)
-            again = {await asyncio.wait_for(confirmed.get(), 15) for _ in names}
-            elapsed = time.monotonic() - reconnected_at[0]
-        assert again == set(names)
+            elapsed = await reconfirmed.wait()
         assert len(app.requests) == channels
         # One at a time would take 30 x 0.2 s = 6 s; 16 at once, about 0.4 s.
         assert elapsed < channels * latency / 3, elapsed
@@ -278,3 +297,28 @@ async def test_no_credential_reaches_any_log_at_debug(
     assert "POST http://127.0.0.1" in logged  # DEBUG records were captured
     for secret in (token, session, csrf):
         assert secret not in logged
+
+
+@pytest.mark.parametrize("kind", ["soketi", "local"])
+async def test_single_use_tokens_from_the_provider_survive_a_reconnect(kind: str) -> None:
+    with new_server(kind) as own, LaravelApp(own.app_key, own.app_secret) as app:
+        issued: list[str] = []
+
+        def credentials() -> dict[str, str]:  # a sync provider; each token works once
+            issued.append(app.issue_token(ALICE, uses=1))
+            return {"Authorization": f"Bearer {issued[-1]}"}
+
+        async with (
+            HttpAuthenticator(app.url, credentials=credentials) as auth,
+            http_client(own, auth) as client,
+        ):
+            names = ["private-a", "presence-b"]
+            channels = [await client.subscribe(name) for name in names]
+            reconfirmed = Reconfirmed(client, names)
+            own.kill()
+            own.start()
+            await reconfirmed.wait()
+            assert all(channel.subscribed for channel in channels)
+        assert len(set(issued)) == 4  # two channels, authorized twice, each time a new token
+        sent = sorted(r.headers["authorization"] for r in app.requests)  # concurrent: any order
+        assert sent == sorted(f"Bearer {t}" for t in issued)
