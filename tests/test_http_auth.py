@@ -299,6 +299,23 @@ async def test_user_authentication_posts_the_socket_id_to_the_user_endpoint(
     assert seen[0].headers["authorization"] == f"Bearer {TOKEN}"
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "user_endpoint"),
+    [
+        ("https://app.test/broadcasting/auth", "https://app.test/broadcasting/user-auth"),
+        (
+            "https://app.test/api/broadcasting/auth?x=1",
+            "https://app.test/api/broadcasting/user-auth",
+        ),
+        ("https://app.test/custom/authorize", "https://app.test/broadcasting/user-auth"),
+    ],
+)
+def test_the_default_user_endpoint_follows_the_channel_endpoint(
+    endpoint: str, user_endpoint: str
+) -> None:
+    assert str(HttpAuthenticator(endpoint).user_endpoint_url) == user_endpoint
+
+
 async def test_the_user_endpoint_can_be_configured(seen: list[httpx.Request]) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)

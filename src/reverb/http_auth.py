@@ -74,7 +74,9 @@ class HttpAuthenticator:
         endpoint_url: the channel-authorization URL, e.g.
             ``"https://app.example.com/broadcasting/auth"``.
         user_endpoint_url: the user-authentication URL for sign-in; by default
-            ``/broadcasting/user-auth`` on the same origin (Laravel Echo's default).
+            ``endpoint_url`` with its ``/broadcasting/auth`` ending replaced by
+            ``/broadcasting/user-auth`` (Laravel Echo's default), else that path on the same
+            origin.
         headers: static headers sent with every request.
         cookies: cookies sent with every request (a Laravel session cookie, say).
         bearer_token: sent as ``Authorization: Bearer <token>`` (Sanctum, token guards).
@@ -107,7 +109,12 @@ class HttpAuthenticator:
     ) -> None:
         self.endpoint_url = self._check_url(endpoint_url, "endpoint_url")
         if user_endpoint_url is None:
-            user_endpoint_url = str(self.endpoint_url.copy_with(path="/broadcasting/user-auth"))
+            path = self.endpoint_url.path
+            if path.endswith("/broadcasting/auth"):  # keeps a prefix such as /api
+                path = path.removesuffix("auth") + "user-auth"
+            else:
+                path = "/broadcasting/user-auth"
+            user_endpoint_url = str(self.endpoint_url.copy_with(path=path, query=None))
         self.user_endpoint_url = self._check_url(user_endpoint_url, "user_endpoint_url")
         if not timeout > 0:
             raise ConfigurationError(f"timeout must be positive, got {timeout!r}")
@@ -239,7 +246,7 @@ class HttpAuthenticator:
         logger.debug("POST %s for %s: %s", where, what, response.status_code)
         if response.is_redirect:
             raise self._redirected(response, url, where, what, channel)
-        if response.status_code != 200:
+        if not response.is_success:
             excerpt = self._excerpt(response.text, provided.values())
             raise AuthenticationError(
                 f"{where} answered {response.status_code} {self._meaning(response.status_code)}"
