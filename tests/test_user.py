@@ -161,3 +161,31 @@ async def test_a_failing_authenticate_user_is_a_sign_in_error_caused_by_it() -> 
         assert caught.value.status == 401
         assert isinstance(caught.value.__cause__, AuthenticationError)
         assert server.frames("pusher:signin") == []
+
+
+async def test_signed_in_as_another_user_after_a_reconnect_the_handlers_move_along() -> None:
+    server = FakeServer()
+    ids = iter(["7", "8"])
+
+    def on_frame(socket: Any, frame: dict[str, Any]) -> None:
+        if frame.get("event") == "pusher:signin":
+            data = {"auth": "k:s", "user_data": json.dumps({"id": next(ids)})}
+            socket.push({"event": "pusher:signin_success", "data": data})
+
+    server.on_frame = on_frame
+    async with make_client(server) as client:
+        first = await client.signin({"id": "7"})
+        received: asyncio.Queue[Event] = asyncio.Queue()
+        first.bind("note", received.put_nowait)
+        server.current.drop(1006)
+        await server.wait_for(
+            lambda: len(server.sockets) == 2 and "#server-to-user-8" in server.current.channels
+        )
+        user = client.user
+        assert user is not None
+        assert user is not first
+        assert user.user_id == "8"
+        assert "#server-to-user-7" not in client.channels
+        assert client.channels["#server-to-user-8"] is user
+        server.broadcast("#server-to-user-8", "note", {"n": 8})
+        assert (await asyncio.wait_for(received.get(), 5)).data == {"n": 8}
