@@ -189,3 +189,26 @@ async def test_signed_in_as_another_user_after_a_reconnect_the_handlers_move_alo
         assert client.channels["#server-to-user-8"] is user
         server.broadcast("#server-to-user-8", "note", {"n": 8})
         assert (await asyncio.wait_for(received.get(), 5)).data == {"n": 8}
+
+
+async def test_each_sign_in_asks_the_current_authenticator() -> None:
+    class Named:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def authenticate(self, socket_id: str, channel: str, user_data: Any = None) -> Any:
+            raise AssertionError("not used")
+
+        def authenticate_user(self, socket_id: str, user_data: Any) -> dict[str, str]:
+            return {"auth": f"{self.name}:{socket_id}", "user_data": '{"id":"7"}'}
+
+    server = FakeServer()
+    answer_signins(server, None)
+    async with make_client(server, authenticator=Named("first")) as client:
+        await client.signin()
+        client._authenticator = Named("second")  # credentials replaced, say
+        server.current.drop(1006)
+        await server.wait_for(lambda: len(server.frames("pusher:signin")) == 2)
+    first, second = (frame["data"]["auth"] for frame in server.frames("pusher:signin"))
+    assert first == f"first:{server.sockets[0].socket_id}"
+    assert second == f"second:{server.sockets[1].socket_id}"

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import Mapping
-from functools import partial
 from typing import Any, Protocol
 
 from .auth import ChannelAuthenticator
@@ -150,14 +149,16 @@ class SignIn:
         client = self._client
         if client.state in _NOT_STARTED:
             raise ConnectionError(f"cannot sign in while {client.state}: connect() first")
-        secret = client.config.app_secret
-        client._subscriber.signin_authorizer = partial(
-            user_authorization,
-            client._authenticator,
-            client.config.app_key,
-            secret.get_secret_value() if secret is not None else None,
-            user_data=user_data,
-        )
+
+        async def authorizer(socket_id: str) -> dict[str, str]:
+            # Read at each sign-in (reconnects too): the authenticator may have been replaced.
+            secret = client.config.app_secret
+            plain = secret.get_secret_value() if secret is not None else None
+            return await user_authorization(
+                client._authenticator, client.config.app_key, plain, socket_id, user_data
+            )
+
+        client._subscriber.signin_authorizer = authorizer
         limit = client.config.subscription_timeout if timeout is None else timeout
         waiter: asyncio.Future[UserChannel] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
