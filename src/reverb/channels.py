@@ -31,11 +31,12 @@ from dataclasses import replace
 from typing import Any, ClassVar, Protocol
 
 from .auth import Authorization
-from .dispatch import Bindable, ClientStats, HandlerRegistry, run_handlers
+from .dispatch import Bindable, HandlerRegistry, run_handlers
+from .dispatcher import ClientStats
 from .encryption import decode_shared_secret, decrypt_data
-from .exceptions import AuthenticationError, DecryptionError, ReverbError
+from .exceptions import AuthenticationError, ConfigurationError, DecryptionError, ReverbError
 from .messages import Event
-from .protocol.names import ChannelKind
+from .protocol.names import ChannelKind, channel_kind
 from .protocol.presence import Member, Members
 from .protocol.subscriptions import Subscription, SubscriptionState, Trigger
 
@@ -48,6 +49,7 @@ __all__ = [
     "PrivateChannel",
     "PublicChannel",
     "SubscriptionState",
+    "channel_for",
 ]
 
 logger = logging.getLogger("reverb.channels")
@@ -385,3 +387,23 @@ CHANNEL_CLASSES: Mapping[ChannelKind, type[Channel]] = {
     ChannelKind.PRESENCE: PresenceChannel,
 }
 """The channel class ``client.subscribe(name)`` makes for each kind of name."""
+
+
+def channel_for(name: str, host: ChannelHost, user_data: Mapping[str, Any] | None) -> Channel:
+    """The channel object ``client.subscribe(name)`` makes: its class from the name's kind.
+
+    Raises:
+        ConfigurationError: ``user_data`` is not a mapping, or given for a channel that is
+            not a presence channel.
+    """
+    if user_data is not None and not isinstance(user_data, Mapping):
+        raise ConfigurationError(
+            f"user_data must be a mapping such as {{'user_id': ...}}, not "
+            f"{type(user_data).__name__}"
+        )
+    kind = channel_kind(name)
+    if kind is ChannelKind.PRESENCE:
+        return PresenceChannel(name, host, user_data)
+    if user_data is not None:
+        raise ConfigurationError("user_data is only for presence channels")
+    return CHANNEL_CLASSES[kind](name, host)

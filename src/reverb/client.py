@@ -9,7 +9,7 @@ and stats. The work happens below it, each part with one job:
   subscription's state, presence members and the client-event rules;
 * :class:`~reverb.subscriber.Subscriber` executes what the core decides (authorize, send,
   settle, deliver), feeding it what the read loop sees;
-* :class:`~reverb.dispatch.Dispatcher` runs handlers on one task, in arrival order, so a slow
+* :class:`~reverb.dispatcher.Dispatcher` runs handlers on one task, in arrival order, so a slow
   handler never delays reading, keepalive or subscription replies.
 """
 
@@ -22,22 +22,15 @@ from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar, overload
 
 from .auth import Authorization, ChannelAuthenticator, authorize, local_authenticator
-from .channels import CHANNEL_CLASSES, Channel, PresenceChannel, SubscriptionState
+from .channels import Channel, PresenceChannel, SubscriptionState, channel_for
 from .config import ReverbConfig
 from .connection import Connection
-from .dispatch import (
-    Bindable,
-    ClientStats,
-    Dispatcher,
-    ErrorHandler,
-    ErrorHandlers,
-    HandlerRegistry,
-    maybe_await,
-)
+from .dispatch import Bindable, HandlerRegistry, maybe_await
+from .dispatcher import ClientStats, Dispatcher, ErrorHandler, ErrorHandlers
 from .exceptions import ConfigurationError, ConnectionError, ReverbError, SubscriptionError
 from .protocol.failures import SubscriptionTimedOut, to_exception
 from .protocol.machine import ClientProtocol
-from .protocol.names import ChannelKind, channel_kind, validate_channel_name
+from .protocol.names import validate_channel_name
 from .protocol.state import ConnectionState
 from .subscriber import Subscriber
 from .transport import TransportFactory, TransportOptions
@@ -334,18 +327,7 @@ class ReverbClient(Bindable):
                     f"already subscribed to {name!r} with other user_data; unsubscribe first"
                 )
             return existing, False
-        kind = channel_kind(name)
-        if user_data is not None and not isinstance(user_data, Mapping):
-            raise ConfigurationError(
-                f"user_data must be a mapping such as {{'user_id': ...}}, not "
-                f"{type(user_data).__name__}"
-            )
-        if kind is ChannelKind.PRESENCE:
-            created: Channel = PresenceChannel(name, self, user_data)
-        elif user_data is not None:
-            raise ConfigurationError("user_data is only for presence channels")
-        else:
-            created = CHANNEL_CLASSES[kind](name, self)
+        created = channel_for(name, self, user_data)
         self._channels[name] = created
         return created, True
 

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .channels import Channel
-from .dispatch import ClientStats, Dispatcher
+from .dispatcher import ClientStats, Dispatcher
 from .exceptions import (
     AuthenticationError,
     AuthorizationFailed,

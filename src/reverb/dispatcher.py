@@ -1,0 +1,257 @@
+"""The dispatch path: one task that runs handlers in arrival order, and the client's counters.
+
+:class:`Dispatcher` takes events off an :class:`Inbox` in arrival order and runs their
+handlers, so a slow handler delays later handlers but never the read loop, keepalive or
+subscription replies. :class:`ErrorHandlers` are the client's ``on_error`` callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
+
+from .dispatch import HandlerRegistry, maybe_await, run_handlers
+from .exceptions import ReverbError
+from .messages import Event
+
+__all__ = [
+    "Call",
+    "ClientStats",
+    "Dispatcher",
+    "ErrorHandler",
+    "ErrorHandlers",
+    "EventTarget",
+    "Inbox",
+]
+
+T = TypeVar("T")
+logger = logging.getLogger("reverb.dispatch")
+
+_FIRST_BACKLOG_WARNING = 10_000
+"""Queued events at which the first "handlers are behind" warning is logged (then doubling)."""
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """Counters for monitoring; they only ever grow.
+
+    Attributes:
+        events_dispatched: events whose handlers ran.
+        frames_dropped: received frames that could not be used (logged at WARNING).
+        handler_errors: handler calls that raised (logged with their traceback).
+        subscription_errors: subscriptions the server refused or that timed out.
+        decryption_errors: events of ``private-encrypted-`` channels that could not be
+            decrypted even with a fresh key (withheld from handlers, reported to ``on_error``).
+    """
+
+    events_dispatched: int = 0
+    frames_dropped: int = 0
+    handler_errors: int = 0
+    subscription_errors: int = 0
+    decryption_errors: int = 0
+
+
+class Inbox(Generic[T]):
+    """A first-in first-out queue for one consumer task, cheaper than :class:`asyncio.Queue`.
+
+    The consumer drains whatever is there with :meth:`pop_all`, then :meth:`wait` s for more;
+    the producer's :meth:`put` never blocks.
+    """
+
+    __slots__ = ("_items", "_ready")
+
+    def __init__(self) -> None:
+        self._items: deque[T] = deque()
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: T) -> None:
+        """Append an item and wake the consumer."""
+        self._items.append(item)
+        self._ready.set()
+
+    def pop(self) -> T:
+        """Take the oldest item (the caller checked ``len()``)."""
+        return self._items.popleft()
+
+    async def wait(self) -> None:
+        """Wait until there is at least one item."""
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+
+
+class EventTarget(Protocol):
+    """A channel, as the dispatcher sees it.
+
+    A channel whose ``_opens_events`` is true gets each event through ``_open_event`` first:
+    it returns the event as handlers should see it (decrypted, say), or ``None`` to withhold
+    it from every handler, the client-wide ones included.
+    """
+
+    @property
+    def _opens_events(self) -> bool: ...
+
+    async def _open_event(self, event: Event) -> Event | None: ...
+
+    async def _handle_event(self, event: Event, data: Any) -> None: ...
+
+
+Call: TypeAlias = Callable[[], Awaitable[None]]
+"""A callback the dispatcher runs in turn with the events (state changes, disconnects)."""
+
+
+class Dispatcher:
+    """Runs handlers on one task, in arrival order, each isolated from the others' errors.
+
+    Each event goes to its channel's ``_handle_event`` (found by name at dispatch time), then
+    to the client-wide handlers.
+
+    Args:
+        channels: the channel objects by name.
+        handlers: the client-wide handlers.
+        stats: where dispatched events and handler errors are counted.
+    """
+
+    __slots__ = ("_backlog_warning", "_channels", "_handlers", "_inbox", "_stats", "_task")
+
+    def __init__(
+        self, channels: Mapping[str, EventTarget], handlers: HandlerRegistry, stats: ClientStats
+    ) -> None:
+        self._channels = channels
+        self._handlers = handlers
+        self._stats = stats
+        self._inbox: Inbox[Event | Call | None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._backlog_warning = _FIRST_BACKLOG_WARNING
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The running dispatcher task, if any."""
+        return self._task
+
+    def start(self) -> None:
+        """Start the task, unless it runs already."""
+        if self._task is not None and not self._task.done():
+            return
+        self._inbox = inbox = Inbox[Event | Call | None]()
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(inbox), name="reverb-dispatcher"
+        )
+
+    async def stop(self) -> None:
+        """Let the queued work run, then end the task (at once, if called from a handler)."""
+        task, inbox = self._task, self._inbox
+        if task is None or inbox is None:
+            return
+        self._inbox = None
+        self._task = None
+        inbox.put(None)
+        if task is asyncio.current_task():
+            return  # stopped from a handler: the task ends after that handler
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def put(self, event: Event) -> None:
+        """Queue an event; warn (at doubling backlogs) when handlers fall behind."""
+        inbox = self._inbox
+        if inbox is None:
+            return
+        inbox.put(event)
+        if len(inbox) >= self._backlog_warning:
+            logger.warning(
+                "handlers are %d events behind; a handler is slower than the event rate",
+                len(inbox),
+            )
+            self._backlog_warning *= 2
+
+    def put_call(self, call: Call) -> None:
+        """Queue a callback to run in order with the events."""
+        inbox = self._inbox
+        if inbox is not None:
+            inbox.put(call)
+
+    async def _run(self, inbox: Inbox[Event | Call | None]) -> None:
+        channels = self._channels
+        handlers = self._handlers
+        stats = self._stats
+        while True:
+            await inbox.wait()
+            while inbox:
+                item = inbox.pop()
+                if item is None:
+                    return
+                if item.__class__ is not Event:
+                    try:
+                        await item()  # type: ignore[operator]
+                    except Exception:
+                        stats.handler_errors += 1
+                        logger.exception("callback raised")
+                    continue
+                event: Event = item
+                name = event.channel
+                channel = channels.get(name) if name is not None else None
+                if channel is not None:
+                    try:
+                        if channel._opens_events:
+                            opened = await channel._open_event(event)
+                            if opened is None:
+                                continue
+                            event = opened
+                        await channel._handle_event(event, event.data)
+                    except Exception:
+                        stats.handler_errors += 1
+                        logger.exception("%r failed to handle %r", channel, event.name)
+                client_handlers = handlers.handlers_for(event.name)
+                if client_handlers:
+                    stats.handler_errors += await run_handlers(client_handlers, event)
+                stats.events_dispatched += 1
+
+
+ErrorHandler: TypeAlias = Callable[[ReverbError], Awaitable[None] | None]
+"""An error handler: a function or coroutine function taking the :class:`ReverbError`."""
+
+
+class ErrorHandlers:
+    """The client's ``on_error`` handlers: errors that no call raises, reported instead
+    (an encrypted event that could not be decrypted, for one).
+
+    Args:
+        stats: where handlers that raise are counted (as ``handler_errors``).
+    """
+
+    __slots__ = ("_handlers", "_stats")
+
+    def __init__(self, stats: ClientStats) -> None:
+        self._stats = stats
+        self._handlers: list[ErrorHandler] = []
+
+    def add(self, handler: ErrorHandler) -> Callable[[], None]:
+        """Register ``handler``; return a function that removes it."""
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, not {type(handler).__name__}")
+        self._handlers.append(handler)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._handlers.remove(handler)
+
+        return remove
+
+    async def report(self, error: ReverbError) -> None:
+        """Call every handler in turn, sync or async; log and count what each raises."""
+        for handler in tuple(self._handlers):
+            try:
+                await maybe_await(handler(error))
+            except Exception:
+                self._stats.handler_errors += 1
+                logger.exception(
+                    "error handler %s raised", getattr(handler, "__qualname__", handler)
+                )
