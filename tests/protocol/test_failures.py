@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reverb import ConnectionError, ReverbError, SubscriptionError
+from reverb.exceptions import SignInError
 from reverb.protocol.failures import (
     AttemptsExhausted,
     ClosedBeforeEstablished,
@@ -12,12 +13,13 @@ from reverb.protocol.failures import (
     Failure,
     HandshakeTimedOut,
     SendFailed,
+    SignInWithoutUser,
     SocketLost,
     SubscriptionTimedOut,
     describe_code,
     to_exception,
 )
-from reverb.protocol.session import HandshakeFailed, SubscriptionFailed
+from reverb.protocol.session import HandshakeFailed, SignInFailed, SubscriptionFailed
 
 CAUSE = ConnectionError("refused", code=4001)
 
@@ -86,3 +88,15 @@ def test_a_cause_whose_code_is_not_an_int_lends_no_code() -> None:
 def test_a_subscription_refusal_without_a_code_mentions_none() -> None:
     error = to_exception(SubscriptionFailed("private-a", None, 401, "bad signature"))
     assert str(error) == "server refused the subscription to 'private-a': bad signature"
+
+
+def test_sign_in_failures_are_worded_here() -> None:
+    unsupported = to_exception(SignInFailed(4200, "Invalid message format"))
+    assert isinstance(unsupported, SignInError)
+    assert unsupported.code == 4200
+    assert "does not support user sign-in" in str(unsupported)
+    assert "Laravel Reverb has none" in str(unsupported)
+    refused = to_exception(SignInFailed(4009, "Connection is unauthorized"))
+    assert str(refused) == "the server refused the sign-in (4009: Connection is unauthorized)"
+    assert refused.code == 4009
+    assert "no user_data with an 'id'" in str(to_exception(SignInWithoutUser()))

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import overload
 
-from ..exceptions import ConnectionError, ReverbError, SubscriptionError
-from .session import HandshakeFailed, SubscriptionFailed
+from ..exceptions import ConnectionError, ReverbError, SignInError, SubscriptionError
+from .session import HandshakeFailed, SignInFailed, SubscriptionFailed
 
 __all__ = [
     "AttemptsExhausted",
@@ -21,6 +21,7 @@ __all__ = [
     "Failure",
     "HandshakeTimedOut",
     "SendFailed",
+    "SignInWithoutUser",
     "SocketLost",
     "SubscriptionTimedOut",
     "describe_code",
@@ -79,6 +80,11 @@ class SendFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class SignInWithoutUser:
+    """``pusher:signin_success`` named no user id."""
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionTimedOut:
     """The server answered a subscription neither way in time."""
 
@@ -97,7 +103,9 @@ ConnectionFailure = (
 )
 """The failures that end or prevent a connection: they become :class:`ConnectionError`."""
 
-Failure = ConnectionFailure | SubscriptionFailed | SubscriptionTimedOut
+Failure = (
+    ConnectionFailure | SubscriptionFailed | SubscriptionTimedOut | SignInFailed | SignInWithoutUser
+)
 """Every failure :func:`to_exception` knows."""
 
 
@@ -112,6 +120,10 @@ def to_exception(failure: SubscriptionFailed | SubscriptionTimedOut) -> Subscrip
 
 @overload
 def to_exception(failure: ConnectionFailure) -> ConnectionError: ...
+
+
+@overload
+def to_exception(failure: SignInFailed | SignInWithoutUser) -> SignInError: ...
 
 
 def to_exception(failure: Failure) -> ReverbError:
@@ -155,4 +167,15 @@ def to_exception(failure: Failure) -> ReverbError:
                 f"no answer to the subscription of {channel!r} within {seconds} s",
                 channel=channel,
             )
+        case SignInFailed(code=4200, message=message):
+            return SignInError(
+                "the server does not support user sign-in (pusher:signin was answered with "
+                f"4200 {message!r}): Laravel Reverb has none; use Soketi with user "
+                "authentication enabled, or hosted Pusher",
+                code=4200,
+            )
+        case SignInFailed(code=code, message=message):
+            return SignInError(f"the server refused the sign-in ({code}: {message})", code=code)
+        case SignInWithoutUser():
+            return SignInError("pusher:signin_success carried no user_data with an 'id'")
     raise TypeError(f"not a failure: {failure!r}")  # pragma: no cover - exhaustive above

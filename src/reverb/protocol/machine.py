@@ -25,10 +25,10 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..exceptions import ClientEventError, ReverbError, SignInError
+from ..exceptions import ClientEventError, ReverbError
 from ..messages import Event
 from .actions import Action, Authorize, AuthorizeSignIn, Deliver, SendFrame, Settled, SignedIn
-from .failures import to_exception
+from .failures import SignInWithoutUser, to_exception
 from .names import ChannelKind, validate_client_event_name
 from .presence import Member
 from .session import (
@@ -343,21 +343,12 @@ class ClientProtocol:
                 user_data = None
         user_id = user_data.get("id") if isinstance(user_data, Mapping) else None
         if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
-            error = SignInError("pusher:signin_success carried no user_data with an 'id'")
-            return [SignedIn(None, None, error)]
+            return [SignedIn(None, None, to_exception(SignInWithoutUser()))]
         return [SignedIn(str(user_id), user_data)]
 
     def _signin_refused(self, event: SignInFailed) -> list[Action]:
         self._signin_wanted = False  # asking again would be refused again
-        if event.code == 4200:
-            message = (
-                "the server does not support user sign-in (pusher:signin was answered with "
-                f"4200 {event.message!r}): Laravel Reverb has none; use Soketi with user "
-                "authentication enabled, or hosted Pusher"
-            )
-        else:
-            message = f"the server refused the sign-in ({event.code}: {event.message})"
-        return [SignedIn(None, None, SignInError(message, code=event.code))]
+        return [SignedIn(None, None, to_exception(event))]
 
     # -- client events -------------------------------------------------------------------------
 
