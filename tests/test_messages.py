@@ -1,15 +1,33 @@
-"""Frames to messages and back; the data decoding rule of pusher-js."""
+"""Frames to messages and back; the data decoding rule of pusher-js.
+
+Every test runs under both JSON codecs (the standard library and orjson); the parity tests at the
+end compare the two directly.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from reverb import Event, Message, ProtocolError
-from reverb.messages import decode_data, encode_json
+from reverb import Event, Message, ProtocolError, messages
+from reverb.messages import decode_data, decode_frame, encode_json
+
+
+@pytest.fixture(autouse=True, params=["json", "orjson"])
+def json_codec(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "orjson":
+        pytest.importorskip("orjson")
+    before = messages.json_codec()
+    messages.use_json(request.param)
+    yield request.param
+    messages.use_json(before)  # type: ignore[arg-type]
+
 
 # -- decode_data ----------------------------------------------------------------------------------
 
@@ -191,3 +209,110 @@ def test_message_and_event_name_the_event_alike() -> None:
         assert message.event == "E"
     assert {"name", "channel", "data", "user_id"} <= set(Message.__dataclass_fields__)
     assert set(Message.__dataclass_fields__) == set(Event.__dataclass_fields__)
+
+
+# -- the two codecs agree -------------------------------------------------------------------------
+
+
+def both_codecs(function: Any, *args: Any) -> tuple[Any, Any]:
+    """``function(*args)`` under the standard library and under orjson (result or error type)."""
+    pytest.importorskip("orjson")
+    results = []
+    for codec in ("json", "orjson"):
+        messages.use_json(codec)
+        try:
+            results.append(function(*args))
+        except Exception as exc:  # the error type is the result compared
+            results.append(type(exc))
+    return results[0], results[1]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NaN",  # not JSON: orjson refuses, the standard library reads it, and so both do
+        "[Infinity,-Infinity]",
+        "1e400",
+        '"\\ud800"',  # a lone surrogate escape
+        "\ud800",
+        '{"a":1,"a":2}',
+        " [1] ",
+        "[1] x",
+        '"\\u0000\u2028é"',
+        "[" * 2000 + "]" * 2000,  # orjson stops at 1024 levels; the fallback reads it
+        "[" * 100_000,
+        "18446744073709551615",  # the largest int orjson keeps exact
+        "-9223372036854775808",
+    ],
+)
+def test_both_codecs_decode_alike(text: str) -> None:
+    standard, fast = both_codecs(decode_data, text)
+    assert repr(standard) == repr(fast)
+
+
+def test_orjson_reads_ints_beyond_64_bits_as_floats_as_php_and_javascript_do() -> None:
+    standard, fast = both_codecs(decode_data, "123456789012345678901234567890")
+    assert standard == 123456789012345678901234567890
+    assert fast == pytest.approx(1.2345678901234568e29)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [b'{"event":"E","data":"{\\"a\\":1}"}', b"\xff\xfe", b'{"event":"\xc3"}', b"[" * 5000],
+)
+def test_both_codecs_decode_frames_alike(frame: bytes) -> None:
+    standard, fast = both_codecs(decode_frame, frame)
+    assert standard == fast
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: 2, None: 3, 2.5: 4},  # non-string keys: orjson refuses, the standard library writes
+        2**70,
+        -(2**70),
+        "\ud800",  # a lone surrogate stays in the text (reverb.server.codec escapes it)
+        'é\u2028\x00\x1f\x7f/\\"',
+        [True, None, 1.5, -0.0, 0.1, 1e300],
+        {"nested": [{"a": []}, {}]},
+        object(),  # neither can: the standard library's TypeError
+    ],
+    ids=repr,
+)
+def test_both_codecs_encode_alike(value: Any) -> None:
+    standard, fast = both_codecs(encode_json, value)
+    assert standard == fast
+
+
+def test_orjson_writes_nan_as_null_where_the_standard_library_writes_non_json() -> None:
+    standard, fast = both_codecs(encode_json, [float("nan"), float("inf")])
+    assert (standard, fast) == ("[NaN,Infinity]", "[null,null]")
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_both_codecs_round_trip_any_json_alike(value: Any) -> None:
+    standard, fast = both_codecs(encode_json, value)
+    assert json.loads(standard) == json.loads(fast)
+    if isinstance(standard, str) and "e" not in standard:  # floats may be spelled 1e16/1e+16
+        assert standard == fast
+    decoded = both_codecs(decode_data, standard)
+    assert repr(decoded[0]) == repr(decoded[1])
+
+
+def test_use_json_reports_the_codec() -> None:
+    assert messages.use_json("json") == "json" == messages.json_codec()
+    pytest.importorskip("orjson")
+    assert messages.use_json("auto") == "orjson" == messages.json_codec()

@@ -5,36 +5,103 @@ as a JSON-encoded string; Reverb relays client events with ``data`` as an object
 some errors with an object too. :meth:`Message.decode` accepts both and, like pusher-js, keeps a
 string that is not JSON as the raw string.
 
-This module is the only place that turns text into objects and back, so a faster JSON library
-can be swapped in here.
+This module is the only place that turns text into objects and back. When ``orjson`` is
+installed (the ``fast`` extra) it does the work, with the standard library as the fallback for
+whatever orjson refuses, so results are the same either way; :func:`use_json` picks a codec.
+The differences that remain, all on encoding: ``NaN`` and the infinities become ``null`` (the
+standard library writes ``NaN``, which is not JSON), floats may be spelled differently with the
+same value (``1e16`` rather than ``1e+16``), and types the standard library refuses (dataclasses,
+``datetime``, ``UUID``, enums) are written by orjson instead of raising ``TypeError``.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .exceptions import ProtocolError
 
-__all__ = ["Event", "Message", "decode_data", "decode_frame", "encode_json"]
+try:  # an optional accelerator: computes and does nothing else, like json
+    import orjson
+except ImportError:  # pragma: no cover - exercised where orjson is not installed
+    orjson = None  # type: ignore[assignment]
+
+__all__ = [
+    "Event",
+    "Message",
+    "decode_data",
+    "decode_frame",
+    "encode_json",
+    "json_codec",
+    "use_json",
+]
 
 _decoder = json.JSONDecoder()
 _strict_decode = _decoder.decode
 _raw_decode = _decoder.raw_decode
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_std_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _decode(text: str) -> Any:
+def _std_decode(text: str | bytes) -> Any:
     # raw_decode skips decode()'s two whitespace regex scans; anything unusual (surrounding
     # whitespace, trailing garbage, invalid JSON) goes through the strict path and its errors.
+    if not isinstance(text, str):
+        text = text.decode("utf-8")
     try:
         value, end = _raw_decode(text)
     except ValueError:
         return _strict_decode(text)
     return value if end == len(text) else _strict_decode(text)
+
+
+def _orjson_decode(text: str | bytes) -> Any:
+    # What orjson refuses (NaN, ints beyond 64 bits, nesting past 1024, lone surrogates) goes
+    # through the standard library, which accepts it or raises exactly as it always did.
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _std_decode(text)
+
+
+def _orjson_encode(value: Any) -> str:
+    # orjson refuses non-string keys, ints beyond 64 bits and lone surrogates; the standard
+    # library writes those (or raises its own TypeError) as it always did.
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return _std_encode(value)
+
+
+_decode: Callable[[str | bytes], Any] = _std_decode
+_encode: Callable[[Any], str] = _std_encode
+_codec = "json"
+
+
+def use_json(codec: Literal["auto", "json", "orjson"] = "auto") -> str:
+    """Choose the JSON codec for every client in the process; returns the one now in use.
+
+    ``"auto"`` (what importing this module does) takes orjson when it is installed, ``"json"``
+    the standard library. Tests use it to run the same cases under both.
+
+    Raises:
+        ImportError: ``"orjson"`` was asked for and is not installed.
+    """
+    global _decode, _encode, _codec
+    if codec == "orjson" or (codec == "auto" and orjson is not None):
+        if orjson is None:
+            raise ImportError('orjson is not installed: pip install "python-reverb[fast]"')
+        _decode, _encode, _codec = _orjson_decode, _orjson_encode, "orjson"
+    else:
+        _decode, _encode, _codec = _std_decode, _std_encode, "json"
+    return _codec
+
+
+def json_codec() -> str:
+    """The JSON codec in use: ``"orjson"`` or ``"json"`` (the standard library)."""
+    return _codec
 
 
 def encode_json(value: Any) -> str:
@@ -62,7 +129,7 @@ def decode_frame(text: str | bytes) -> tuple[str, Any, str | None, str | None]:
             ``channel``.
     """
     try:
-        raw = _decode(text if isinstance(text, str) else text.decode("utf-8"))
+        raw = _decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError(f"frame is not valid JSON ({exc.__class__.__name__})") from exc
     if raw.__class__ is not dict:
@@ -146,3 +213,6 @@ class Event:
     channel: str | None
     data: Any = None
     user_id: str | None = None
+
+
+use_json()

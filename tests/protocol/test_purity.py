@@ -2,7 +2,9 @@
 
 The core is every module in ``reverb/protocol`` (found by listing the folder, so a new module
 is covered the day it is added) plus ``reverb/messages.py`` and ``reverb/exceptions.py``. They
-may import a short list of standard-library modules and each other, nothing else.
+may import a short list of standard-library modules and each other, nothing else, except an
+optional accelerator (orjson) that computes like ``json`` does, imported only inside
+``try: ... except ImportError:`` so that the core works without it.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ ALLOWED_STDLIB = frozenset(
         "warnings",
     }
 )
+#: Third-party modules that only compute, faster than their stdlib twin; the core may import them
+#: only under ``try:`` with an ``except ImportError:`` (or ModuleNotFoundError) fallback.
+OPTIONAL_ACCELERATORS = frozenset({"orjson"})
 #: Named explicitly so the report says why; none of these may ever join ALLOWED_STDLIB.
 FORBIDDEN_MODULES = frozenset(
     {
@@ -129,8 +134,10 @@ def resolve(module: str | None, level: int, package: str) -> str:
     return ".".join([*parts, module] if module else parts)
 
 
-def _check_module(name: str, line: int) -> list[str]:
+def _check_module(name: str, line: int, optional: bool = False) -> list[str]:
     top = name.split(".")[0]
+    if optional and top in OPTIONAL_ACCELERATORS:
+        return []
     if top == "reverb":
         if name not in ALLOWED_INTERNAL:
             return [f"line {line}: imports {name}, which is not part of the sans-I/O core"]
@@ -142,15 +149,30 @@ def _check_module(name: str, line: int) -> list[str]:
     return []
 
 
+def _guarded_imports(tree: ast.AST) -> set[int]:
+    """The ids of ``import x`` statements directly in a ``try:`` that catches ImportError."""
+    guarded: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        caught = {
+            ast.unparse(handler.type) for handler in node.handlers if handler.type is not None
+        }
+        if caught & {"ImportError", "ModuleNotFoundError"}:
+            guarded |= {id(stmt) for stmt in node.body if isinstance(stmt, ast.Import)}
+    return guarded
+
+
 def purity_violations(path: Path, module: str) -> list[str]:
     """Everything in the file at ``path`` (the module ``module``) that the core may not do."""
     tree = ast.parse(path.read_text(), filename=str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     problems: list[str] = []
+    optional = _guarded_imports(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                problems += _check_module(alias.name, node.lineno)
+                problems += _check_module(alias.name, node.lineno, id(node) in optional)
         elif isinstance(node, ast.ImportFrom):
             base = resolve(node.module, node.level, package)
             if node.module is None:  # from . import x, y: each name is a module (or not allowed)
@@ -257,6 +279,9 @@ BAD_LINES = [
     ("async def f(asyncio):\n    await asyncio.sleep(1)", "calls asyncio.sleep()"),
     ("def f(monotonic):\n    return monotonic()", "calls monotonic()"),
     ("def f():\n    return __import__('time')", "calls __import__()"),
+    ("import orjson", "imports orjson"),
+    ("try:\n    import orjson\nexcept ValueError:\n    pass", "imports orjson"),
+    ("try:\n    import httpx\nexcept ImportError:\n    httpx = None", "imports httpx"),
 ]
 
 
@@ -295,6 +320,14 @@ def test_the_checker_accepts_a_pure_module(tmp_path: Path) -> None:
         "def deadline(now: float, timeout: float) -> float:\n"
         "    return now + timeout\n"
     )
+    assert purity_violations(path, "reverb.protocol.good") == []
+
+
+def test_the_checker_accepts_an_optional_accelerator_behind_an_import_guard(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "good.py"
+    path.write_text("try:\n    import orjson\nexcept ImportError:\n    orjson = None\n")
     assert purity_violations(path, "reverb.protocol.good") == []
 
 
