@@ -1,0 +1,204 @@
+"""Throughput: how fast each client receives a flood of events from a server in its own process.
+
+benchmarks/flood_server.py (a separate process) writes COUNT pre-encoded ~100-byte events with
+double-encoded data and sequence numbers, in one write, after the client subscribes. Each client
+(its own subprocess, benchmarks/throughput_client.py or flood_pusher_js.js) counts the events in a
+handler until the last one and checks their order. Rounds are interleaved (every client once per
+round, in a rotated order); each client's rate is divided by the bare websockets + json loop's
+rate in the same round.
+
+    python benchmarks/throughput.py [--count 20000] [--rounds 5] [--kinds k1,k2] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from _bench import HERE, NODE_MODULES, PYTHON, FloodServer, flood_server, median
+
+
+@dataclass
+class Kind:
+    name: str
+    label: str
+    needs: tuple[str, ...] = ()
+    rates: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)
+    problem: str | None = None
+    in_order: bool = True
+
+    def unavailable(self) -> str | None:
+        if self.name == "pusher-js":
+            if shutil.which("node") is None:
+                return "node not found"
+            if not (NODE_MODULES / "pusher-js").exists():
+                return "pusher-js not installed in tests/node"
+            return None
+        missing = [m for m in self.needs if importlib.util.find_spec(m) is None]
+        return f"not installed: {', '.join(missing)}" if missing else None
+
+
+def all_kinds() -> list[Kind]:
+    return [
+        Kind("ws-json", "bare websockets + json (baseline)"),
+        Kind("ws-orjson", "bare websockets + orjson", ("orjson",)),
+        Kind("aiohttp-orjson", "bare aiohttp + orjson", ("aiohttp", "orjson")),
+        Kind("picows-orjson", "bare picows + orjson", ("picows", "orjson")),
+        Kind("python-reverb", "python-reverb, default install (orjson, picows hidden)"),
+        Kind("python-reverb-orjson", "python-reverb, orjson importable", ("orjson",)),
+        Kind(
+            "python-reverb-fast", "python-reverb, orjson + picows importable", ("orjson", "picows")
+        ),
+        Kind("pysher", "pysher (thread, websocket-client)", ("pysher",)),
+        Kind("asyncpusher", "asyncpusher", ("asyncpusher",)),
+        Kind("pusher-js", "pusher-js (Node)"),
+    ]
+
+
+def run_once(kind: Kind, server: FloodServer, count: int) -> dict[str, Any]:
+    if kind.name == "pusher-js":
+        command = ["node", str(HERE / "flood_pusher_js.js"), "127.0.0.1", str(server.port)]
+        command += ["app-key", str(count)]
+    else:
+        command = [PYTHON, str(HERE / "throughput_client.py"), kind.name, str(server.port)]
+        command.append(str(count))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"exit {done.returncode}: {tail[:120]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def measure(count: int, rounds: int, names: list[str] | None = None) -> dict[str, Any]:
+    kinds = [k for k in all_kinds() if names is None or k.name in names or k.name == "ws-json"]
+    for kind in kinds:
+        kind.problem = kind.unavailable()
+    active = [k for k in kinds if k.problem is None]
+    server_reports: list[tuple[int, float, float, float]] = []
+    with flood_server() as server:
+        for round_no in range(rounds):
+            shift = round_no % len(active)
+            order = active[shift:] + active[:shift]
+            rates: dict[str, float] = {}
+            for kind in order:
+                if kind.problem is not None:
+                    continue
+                try:
+                    result = run_once(kind, server, count)
+                except (RuntimeError, subprocess.TimeoutExpired) as error:
+                    kind.problem = f"failed: {error}"
+                    continue
+                if result["received"] != count:
+                    kind.problem = f"received {result['received']} of {count}"
+                    continue
+                kind.in_order = kind.in_order and bool(result["in_order"])
+                rates[kind.name] = count / result["seconds"]
+                kind.rates.append(rates[kind.name])
+            baseline = rates.get("ws-json")
+            for kind in active:
+                if baseline and kind.name in rates:
+                    kind.ratios.append(rates[kind.name] / baseline)
+            server_reports += server.reports()
+    rows = []
+    for kind in kinds:
+        row: dict[str, Any] = {"kind": kind.name, "label": kind.label}
+        if kind.problem is not None or not kind.rates:
+            row["status"] = f"n/a ({kind.problem or 'no result'})"
+        else:
+            row.update(
+                status="ok",
+                in_order=kind.in_order,
+                rates=kind.rates,
+                median=median(kind.rates),
+                min=min(kind.rates),
+                max=max(kind.rates),
+                ratio=median(kind.ratios) if kind.ratios else None,
+                ratio_min=min(kind.ratios) if kind.ratios else None,
+                ratio_max=max(kind.ratios) if kind.ratios else None,
+            )
+        rows.append(row)
+    writes = [r[1] for r in server_reports] or [0.0]
+    drains = [r[2] for r in server_reports] or [0.0]
+    cpus = [r[3] for r in server_reports] or [0.0]
+    return {
+        "count": count,
+        "rounds": rounds,
+        "rows": rows,
+        "server": {
+            "floods": len(server_reports),
+            "write_s_max": max(writes),
+            "drain_s_max": max(drains),
+            "cpu_s_max": max(cpus),
+            "rate_min": count / max(max(drains), 1e-9),
+        },
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        "| client | events/s (median) | min-max | ratio to bare websockets + json (median, min-max)"
+        " | all in order |",
+        "|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        if row["status"] != "ok":
+            lines.append(f"| {row['label']} | {row['status']} | | | |")
+            continue
+        ratio = "-"
+        if row["ratio"] is not None:
+            ratio = f"{row['ratio']:.2f} ({row['ratio_min']:.2f}-{row['ratio_max']:.2f})"
+        lines.append(
+            f"| {row['label']} | {row['median']:,.0f} | {row['min']:,.0f}-{row['max']:,.0f}"
+            f" | {ratio} | {'yes' if row['in_order'] else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def server_note(results: dict[str, Any]) -> str:
+    server = results["server"]
+    fastest = max((row["max"] for row in results["rows"] if row["status"] == "ok"), default=0.0)
+    share = ""
+    if fastest:
+        fastest_s = results["count"] / fastest
+        share = (
+            f" The fastest client needed {fastest_s * 1000:.1f} ms for a flood; the server's CPU"
+            f" per flood is {100 * server['cpu_s_max'] / fastest_s:.0f} % of that."
+        )
+    return (
+        f"Flood server (own process): {server['floods']} floods of {results['count']:,} events;"
+        f" longest `transport.write` of the pre-encoded frames {server['write_s_max'] * 1000:.2f}"
+        f" ms, longest until the kernel had taken the last byte"
+        f" {server['drain_s_max'] * 1000:.2f} ms, most server CPU time per flood"
+        f" {server['cpu_s_max'] * 1000:.1f} ms.{share}"
+    )
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--kinds", help="comma-separated subset (the baseline always runs)")
+    parser.add_argument("--json", help="write the results to this file")
+    args = parser.parse_args(argv)
+    names = args.kinds.split(",") if args.kinds else None
+    results = measure(args.count, args.rounds, names)
+    print(f"{args.count:,} events per round, {args.rounds} interleaved rounds")
+    print(table(results))
+    print(server_note(results))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(results, out, indent=1)
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
