@@ -1,4 +1,4 @@
-"""The websockets transport against a real (loopback) websockets server."""
+"""Both transports (websockets and the compiled picows) against a loopback websockets server."""
 
 from __future__ import annotations
 
@@ -11,8 +11,31 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from reverb import ConnectionError
-from reverb.transport import TransportClosed, TransportOptions, connect_websockets
+from reverb.transport import (
+    TransportClosed,
+    TransportFactory,
+    TransportOptions,
+    connect_websockets,
+)
 from tests.support.soketi import free_port
+
+
+def picows_factory() -> TransportFactory:
+    pytest.importorskip("picows")
+    from reverb.transport.picows import connect_picows
+
+    return connect_picows
+
+
+@pytest.fixture(params=["websockets", "picows"])
+def connect(request: pytest.FixtureRequest) -> TransportFactory:
+    """Each transport's factory in turn (picows' is skipped where it is not installed)."""
+    return connect_websockets if request.param == "websockets" else picows_factory()
+
+
+def text(frame: str | bytes) -> str:
+    """websockets returns text frames as str, picows as UTF-8 bytes."""
+    return frame if isinstance(frame, str) else frame.decode()
 
 
 async def echo_then_close(ws: ServerConnection) -> None:
@@ -24,6 +47,16 @@ async def echo_then_close(ws: ServerConnection) -> None:
         if message == "drop":
             ws.transport.abort()
             return
+        if message == "fragmented":
+            await ws.send(["frag", "men", "ted"])
+            continue
+        if message.startswith("flood-"):
+            for number in range(int(message.removeprefix("flood-"))):
+                await ws.send(f"n{number}")
+            continue
+        if message == "big":
+            await ws.send("x" * 100_000)
+            continue
         await ws.send(f"echo:{message}")
 
 
@@ -46,17 +79,17 @@ def url_of(server: Server, path: str = "/app/key") -> str:
     return f"ws://{host}:{port}{path}"
 
 
-async def test_send_and_receive_text(server: Server) -> None:
-    transport = await connect_websockets(url_of(server), TransportOptions())
+async def test_send_and_receive_text(server: Server, connect: TransportFactory) -> None:
+    transport = await connect(url_of(server), TransportOptions())
     await transport.send("hello")
-    assert await transport.recv() == "echo:hello"
+    assert text(await transport.recv()) == "echo:hello"
     assert transport.is_open
     await transport.close()
     assert not transport.is_open
 
 
-async def test_close_frame_code_is_reported(server: Server) -> None:
-    transport = await connect_websockets(url_of(server), TransportOptions())
+async def test_close_frame_code_is_reported(server: Server, connect: TransportFactory) -> None:
+    transport = await connect(url_of(server), TransportOptions())
     await transport.send("close-4200")
     with pytest.raises(TransportClosed) as caught:
         await transport.recv()
@@ -66,33 +99,35 @@ async def test_close_frame_code_is_reported(server: Server) -> None:
         await transport.send("after close")
 
 
-async def test_dropped_tcp_reports_no_code(server: Server) -> None:
-    transport = await connect_websockets(url_of(server), TransportOptions())
+async def test_dropped_tcp_reports_no_code(server: Server, connect: TransportFactory) -> None:
+    transport = await connect(url_of(server), TransportOptions())
     await transport.send("drop")
     with pytest.raises(TransportClosed) as caught:
         await transport.recv()
     assert caught.value.code is None
 
 
-async def test_abort_ends_the_connection_at_once(server: Server) -> None:
-    transport = await connect_websockets(url_of(server), TransportOptions())
+async def test_abort_ends_the_connection_at_once(server: Server, connect: TransportFactory) -> None:
+    transport = await connect(url_of(server), TransportOptions())
     transport.abort()
     with pytest.raises(TransportClosed):
         async with asyncio.timeout(2):
             await transport.recv()
 
 
-async def test_refused_upgrade_is_a_connection_error(server: Server) -> None:
+async def test_refused_upgrade_is_a_connection_error(
+    server: Server, connect: TransportFactory
+) -> None:
     with pytest.raises(ConnectionError, match="HTTP 404"):
-        await connect_websockets(url_of(server, "/missing/app/key"), TransportOptions())
+        await connect(url_of(server, "/missing/app/key"), TransportOptions())
 
 
-async def test_nothing_listening_is_a_connection_error() -> None:
+async def test_nothing_listening_is_a_connection_error(connect: TransportFactory) -> None:
     with pytest.raises(ConnectionError, match="could not open"):
-        await connect_websockets(f"ws://127.0.0.1:{free_port()}/app/k", TransportOptions())
+        await connect(f"ws://127.0.0.1:{free_port()}/app/k", TransportOptions())
 
 
-async def test_extra_headers_reach_the_server() -> None:
+async def test_extra_headers_reach_the_server(connect: TransportFactory) -> None:
     seen: list[Headers] = []
 
     def record(connection: ServerConnection, request: Request) -> None:
@@ -100,7 +135,65 @@ async def test_extra_headers_reach_the_server() -> None:
 
     async with serve(echo_then_close, "127.0.0.1", 0, process_request=record) as running:
         options = TransportOptions(headers={"Origin": "https://app.test"})
-        transport = await connect_websockets(url_of(running), options)
+        transport = await connect(url_of(running), options)
         await transport.close()
     assert seen[0]["Origin"] == "https://app.test"
     assert seen[0]["User-Agent"].startswith("python-reverb/")
+
+
+async def test_a_fragmented_message_arrives_whole(
+    server: Server, connect: TransportFactory
+) -> None:
+    transport = await connect(url_of(server), TransportOptions())
+    await transport.send("fragmented")
+    assert text(await transport.recv()) == "fragmented"
+    await transport.close()
+
+
+async def test_a_flood_arrives_in_order(server: Server, connect: TransportFactory) -> None:
+    transport = await connect(url_of(server), TransportOptions())
+    await transport.send("flood-10000")  # past picows' read pause threshold
+    await asyncio.sleep(0.2)  # let the frames pile up before reading
+    for number in range(10_000):
+        assert text(await transport.recv()) == f"n{number}"
+    await transport.send("after")
+    assert text(await transport.recv()) == "echo:after"
+    await transport.close()
+
+
+async def test_a_frame_over_max_size_closes_with_1009(
+    server: Server, connect: TransportFactory
+) -> None:
+    transport = await connect(url_of(server), TransportOptions(max_size=1000))
+    await transport.send("big")
+    with pytest.raises(TransportClosed):
+        async with asyncio.timeout(3):
+            await transport.recv()
+    assert not transport.is_open
+
+
+async def test_a_silent_server_times_out_the_open(connect: TransportFactory) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    listener = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(ConnectionError, match="timed out"):
+            await connect(f"ws://127.0.0.1:{port}/app/k", TransportOptions(open_timeout=0.3))
+    finally:
+        listener.close()
+
+
+async def test_close_sends_the_code_to_the_server(connect: TransportFactory) -> None:
+    codes: list[int | None] = []
+
+    async def record(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+        codes.append(ws.close_code)
+
+    async with serve(record, "127.0.0.1", 0) as running:
+        transport = await connect(url_of(running), TransportOptions())
+        await transport.close(4000, "bye")
+        await asyncio.sleep(0.1)
+    assert codes == [4000]

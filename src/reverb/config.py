@@ -77,6 +77,8 @@ class ReverbConfig(BaseSettings):
         encryption_master_key_base64: the app's encryption master key (32 bytes, base64), as
             the broadcaster has it; with it, ``private-encrypted-`` channels signed locally get
             their key without asking an endpoint. Hidden in reprs.
+        transport: the websocket library: ``"auto"`` (picows when the ``fast`` extra is
+            installed, else ``websockets``), ``"websockets"`` or ``"picows"``.
     """
 
     model_config = SettingsConfigDict(
@@ -111,6 +113,8 @@ class ReverbConfig(BaseSettings):
     max_message_size: int = Field(default=10_000, gt=0)
 
     encryption_master_key_base64: SecretStr | None = None
+
+    transport: Literal["auto", "websockets", "picows"] = "auto"
 
     def __init__(self, **values: Any) -> None:
         """Validate the settings.

@@ -40,7 +40,7 @@ from .transport import (
     TransportClosed,
     TransportFactory,
     TransportOptions,
-    connect_websockets,
+    transport_factory_for,
 )
 
 __all__ = ["PONG_TIMEOUT_CODE", "Connection"]
@@ -60,7 +60,7 @@ class Connection:
         on_lost: called with the reason each time an established socket ends (``None`` when
             :meth:`close` ended it).
         on_state_change: called with ``(previous, current)`` on every state change.
-        transport_factory: opens websockets; ``websockets`` by default.
+        transport_factory: opens websockets; by default the one the ``transport`` setting names.
         transport_options: TLS context, headers and limits for the transport.
         random_fraction: the jitter source, for repeatable tests.
     """
@@ -82,7 +82,9 @@ class Connection:
         self._on_established = on_established
         self._on_lost = on_lost
         self._on_state_change = on_state_change
-        self._factory: TransportFactory = transport_factory or connect_websockets
+        self._factory: TransportFactory = transport_factory or transport_factory_for(
+            config.transport
+        )
         self._options = transport_options or TransportOptions(open_timeout=config.connect_timeout)
         self._random_fraction = random_fraction
         self._state = ConnectionState.INITIALIZED
