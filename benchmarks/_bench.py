@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import queue
 import resource
+import socket
 import statistics
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,3 +88,72 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 def fmt_int(value: float) -> str:
     return f"{value:,.0f}"
+
+
+def port_accepts(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class LocalServer:
+    """The project's local server, ``reverb serve``, in its own process (kill and restart)."""
+
+    app_id = "app-id"
+    app_key = "app-key"
+    app_secret = "app-secret"
+    host = "127.0.0.1"
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> float:
+        """Start; return the ``time.perf_counter()`` at which the port first accepted."""
+        env = dict(os.environ)
+        env.update(
+            REVERB_APP_ID=self.app_id,
+            REVERB_APP_KEY=self.app_key,
+            REVERB_APP_SECRET=self.app_secret,
+            REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM="all",
+        )
+        command = [str(Path(PYTHON).parent / "reverb"), "serve", "--host", self.host]
+        command += ["--port", str(self.port), "--env-file", "/nonexistent.env"]
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if port_accepts(self.host, self.port):
+                return time.perf_counter()
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.001)
+        raise RuntimeError("reverb serve did not start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(5)
+            self.process = None
+
+    def __enter__(self) -> LocalServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+def private_auth(secret: str, key: str, socket_id: str, channel: str, data: str = "") -> str:
+    """A Pusher channel signature, ``key:hmac`` (``data`` is presence channel_data)."""
+    text = f"{socket_id}:{channel}" + (f":{data}" if data else "")
+    digest = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+    return f"{key}:{digest}"

@@ -3,7 +3,8 @@
 benchmarks/flood_server.py (a separate process) writes COUNT pre-encoded ~100-byte events with
 double-encoded data and sequence numbers, in one write, after the client subscribes. Each client
 (its own subprocess, benchmarks/throughput_client.py or flood_pusher_js.js) counts the events in a
-handler until the last one and checks their order. Rounds are interleaved (every client once per
+handler until the last one and checks their order; it is timed from just before it asks for
+the flood to the last handler call. Rounds are interleaved (every client once per
 round, in a rotated order); each client's rate is divided by the bare websockets + json loop's
 rate in the same round.
 

@@ -1,0 +1,102 @@
+"""The benchmarks (benchmarks/, run by scripts/bench) still work: one smoke-sized run of each.
+
+No timing thresholds: each benchmark must complete and report sane numbers (positive rates, every
+event received in order). Optional baselines that are not installed say "n/a"; python-reverb, the
+bare websockets loop and pusher-js (when tests/node is installed) must have run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE_OK = shutil.which("node") is not None and (ROOT / "tests/node/node_modules/pusher-js").exists()
+OPTIONAL = {
+    "ws-orjson": ("orjson",),
+    "aiohttp-orjson": ("aiohttp", "orjson"),
+    "picows-orjson": ("picows", "orjson"),
+    "python-reverb-orjson": ("orjson",),
+    "python-reverb-fast": ("orjson", "picows"),
+    "pysher": ("pysher",),
+    "asyncpusher": ("asyncpusher",),
+}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("bench")
+    out = folder / "performance.md"
+    command = [sys.executable, str(ROOT / "benchmarks/report.py"), "--size", "smoke"]
+    command += ["--out", str(out), "--keep-json", str(folder)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=50, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    results: dict[str, Any] = {
+        name: json.loads((folder / f"{name}.json").read_text())
+        for name in ("throughput", "connections", "latency", "recovery")
+    }
+    results["markdown"] = out.read_text()
+    return results
+
+
+def installed(modules: tuple[str, ...]) -> bool:
+    return all(importlib.util.find_spec(module) is not None for module in modules)
+
+
+@pytest.mark.timeout(60)
+def test_throughput_every_client_receives_every_event_in_order(smoke: dict[str, Any]) -> None:
+    rows = {row["kind"]: row for row in smoke["throughput"]["rows"]}
+    required = ["ws-json", "python-reverb", *(["pusher-js"] if NODE_OK else [])]
+    for kind, row in rows.items():
+        if kind in required or installed(OPTIONAL.get(kind, ())):
+            assert row["status"] == "ok", (kind, row["status"])
+            assert row["in_order"], kind
+            assert all(rate > 0 for rate in row["rates"]), kind
+            assert row["ratio"] > 0, kind
+        else:
+            assert row["status"].startswith("n/a ("), kind
+    assert rows["ws-json"]["ratio"] == 1.0
+    assert smoke["throughput"]["server"]["floods"] >= len(required)
+
+
+def test_connections_all_subscribed(smoke: dict[str, Any]) -> None:
+    rows = {row["kind"]: row for row in smoke["connections"]["rows"]}
+    for kind in ["websockets", "python-reverb", *(["pusher-js"] if NODE_OK else [])]:
+        row = rows[kind]
+        assert row["status"] == "ok", (kind, row["status"])
+        assert row["count"] == smoke["connections"]["count"] > 0
+        assert row["seconds"] > 0
+        assert row["idle_cpu_percent"] >= 0
+    assert rows["python-reverb"]["traced_per_conn"] > 0
+
+
+def test_latency_samples_arrive(smoke: dict[str, Any]) -> None:
+    ok = [row for row in smoke["latency"]["rows"] if row["status"] == "ok"]
+    receivers = {row["receiver"] for row in ok}
+    assert {"python-reverb", "bare websockets + json"} <= receivers
+    if NODE_OK:
+        assert "pusher-js (Node)" in receivers
+    for row in ok:
+        assert row["samples"] == smoke["latency"]["samples"]
+        assert 0 < row["p50"] <= row["p99"]
+
+
+def test_recovery_every_channel_back(smoke: dict[str, Any]) -> None:
+    recovery = smoke["recovery"]
+    assert len(recovery["from_accept_ms"]) == recovery["rounds"] >= 1
+    assert all(value > 0 for value in recovery["from_accept_ms"])
+    assert recovery["median_from_open_ms"] <= recovery["median_from_accept_ms"]
+
+
+def test_report_has_every_section(smoke: dict[str, Any]) -> None:
+    text = smoke["markdown"]
+    for heading in ("## Throughput", "## Connections", "## Latency", "## Recovery", "targets"):
+        assert heading in text
+    assert "Machine and versions" in text
