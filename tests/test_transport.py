@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
+import trustme
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
@@ -197,3 +199,20 @@ async def test_close_sends_the_code_to_the_server(connect: TransportFactory) -> 
         await transport.close(4000, "bye")
         await asyncio.sleep(0.1)
     assert codes == [4000]
+
+
+async def test_wss_with_a_private_ca(connect: TransportFactory) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_context)
+    async with serve(echo_then_close, "localhost", 0, ssl=server_context) as running:
+        port = next(iter(running.sockets)).getsockname()[1]
+        url = f"wss://localhost:{port}/app/key"
+        with pytest.raises(ConnectionError, match=r"certificate|CERTIFICATE"):
+            await connect(url, TransportOptions())
+        trusting = ssl.create_default_context()
+        ca.configure_trust(trusting)
+        transport = await connect(url, TransportOptions(ssl=trusting))
+        await transport.send("over tls")
+        assert text(await transport.recv()) == "echo:over tls"
+        await transport.close()

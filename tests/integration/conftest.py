@@ -1,5 +1,7 @@
 """Fixtures for tests against real servers: Soketi (from npm, started here) and python-reverb's
-own local server, each test running once per server; and a pusher-js peer."""
+own local server, each test running once per server; and a pusher-js peer. Tests run over the
+websockets transport, and those of PICOWS_MODULES over picows too (where it is installed): all
+of them twice would add some 45 s to the suite."""
 
 from __future__ import annotations
 
@@ -14,6 +16,38 @@ from reverb.testing import BackgroundServer
 from tests.support.soketi import ServerUnderTest, SoketiServer
 
 SERVERS = ["soketi", "local"]
+TRANSPORTS = ["websockets", "picows"]
+#: The modules that also run over picows: connect, subscribe, receive, client events, close codes,
+#: presence, a server restart. (tests/faults and tests/test_tls.py use the default, which is
+#: picows when installed; tests/test_transport.py runs both.)
+PICOWS_MODULES = frozenset({"test_client_against_servers", "test_restart", "test_pusher_js_peer"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the picows runs of integration tests outside PICOWS_MODULES."""
+    keep: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        transport = callspec.params.get("transport") if callspec is not None else None
+        module = item.path.stem
+        integration = "integration" in item.path.parts
+        if integration and transport == "picows" and module not in PICOWS_MODULES:
+            left_out.append(item)
+        else:
+            keep.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
+
+
+@pytest.fixture(autouse=True, params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every client the test makes uses this transport (through ``REVERB_TRANSPORT``)."""
+    if request.param == "picows":
+        pytest.importorskip("picows")
+    monkeypatch.setenv("REVERB_TRANSPORT", request.param)
+    return str(request.param)
 
 
 def new_server(kind: str) -> ServerUnderTest:
