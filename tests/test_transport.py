@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from reverb import ConnectionError
+from reverb import ConnectionError, ReverbClient
+from reverb.protocol.signing import channel_auth
+from reverb.testing import BackgroundServer
 from reverb.transport import (
     TransportClosed,
     TransportFactory,
@@ -216,3 +219,24 @@ async def test_wss_with_a_private_ca(connect: TransportFactory) -> None:
         await transport.send("over tls")
         assert text(await transport.recv()) == "echo:over tls"
         await transport.close()
+
+
+@pytest.mark.parametrize("name", ["websockets", "picows"])
+async def test_debug_logs_of_either_transport_show_no_signature(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    if name == "picows":
+        pytest.importorskip("picows")
+    caplog.set_level(logging.DEBUG)
+    with BackgroundServer() as server:
+        async with ReverbClient(**server.client_settings(), transport=name) as client:
+            await client.subscribe("private-logged")
+            socket_id = client.socket_id
+            assert socket_id is not None
+            signature = channel_auth(
+                server.app_key, server.app_secret, socket_id, "private-logged"
+            ).split(":")[1]
+    assert caplog.records
+    assert signature not in caplog.text
+    assert signature[-20:] not in caplog.text
+    assert server.app_secret not in caplog.text
