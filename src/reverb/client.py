@@ -61,7 +61,7 @@ class ReverbClient(Bindable):
         on_disconnect: called (sync or async) whenever an established connection ends, with
             the :class:`~reverb.ConnectionError` describing why, or ``None`` after
             :meth:`disconnect`.
-        transport_factory: opens the websocket; ``websockets`` by default.
+        transport_factory: opens the websocket; by default the ``transport`` setting picks it.
         transport_options: TLS context, extra upgrade headers, frame size limit.
         **settings: individual settings (``app_key=``, ``host=``, ...) overriding ``config``
             or, without ``config``, the environment.
