@@ -4,7 +4,8 @@ Each benchmark runs in its own process (``--json`` to a temporary file); this sc
 the machine, the versions, the date, the tables, a chart of the throughput ratios (a PNG if
 matplotlib is importable, else an ASCII bar chart) and the issue's targets beside the numbers.
 
-    python benchmarks/report.py [--size small|full|smoke] [--out docs/performance.md]
+    python benchmarks/report.py [--size small|full|smoke] [--connections 1000,10000]
+        [--out docs/performance.md] [--keep-json DIR]
 """
 
 from __future__ import annotations
@@ -220,11 +221,13 @@ def targets(
 def render(
     size: str,
     tp: dict[str, Any],
-    conn: dict[str, Any],
+    conn_runs: list[dict[str, Any]],
     lat: dict[str, Any],
     rec: dict[str, Any],
     chart_markdown: str,
 ) -> str:
+    conn = conn_runs[-1]
+    conn_tables = "\n\n".join(connections.table(run) for run in conn_runs)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     version_rows = "\n".join(f"| {name} | {version} |" for name, version in versions())
     return f"""# Performance
@@ -260,12 +263,12 @@ means python-reverb runs with those imports failing, as on a default install.
 
 ## Connections
 
-`benchmarks/connections.py`: {conn["count"]:,} clients in one process, each subscribed to its own
+`benchmarks/connections.py`: N clients in one process, each subscribed to its own
 channel on the flood server (own process), opened at once with at most {conn["in_flight"]}
 connection attempts in flight for every kind; memory is the RSS delta / N (tracemalloc's delta
 / N in a second run), idle CPU over {conn["idle_seconds"]:g} s with keepalive running.
 
-{connections.table(conn)}
+{conn_tables}
 
 ## Latency
 
@@ -293,6 +296,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
+    parser.add_argument(
+        "--connections", help="comma-separated connection counts, e.g. 1000,10000 (one run each)"
+    )
     parser.add_argument("--keep-json", help="keep each benchmark's JSON results in this folder")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -301,12 +307,20 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.keep_json or scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        results = {name: run(name, sizes[name], folder) for name in sizes}
+        skip = {"connections"} if args.connections else set()
+        results = {name: run(name, sizes[name], folder) for name in sizes if name not in skip}
+        conn_runs = [results["connections"]] if not args.connections else []
+        if args.connections:
+            idle = sizes["connections"][sizes["connections"].index("--idle") + 1]
+            conn_runs = [
+                run("connections", ["--count", count, "--idle", idle], folder)
+                for count in args.connections.split(",")
+            ]
     png = out.with_name(out.stem + "-throughput.png")
     text = render(
         args.size,
         results["throughput"],
-        results["connections"],
+        conn_runs,
         results["latency"],
         results["recovery"],
         chart(results["throughput"], png),

@@ -172,7 +172,7 @@ def server_note(results: dict[str, Any]) -> str:
         fastest_s = results["count"] / fastest
         share = (
             f" The fastest client needed {fastest_s * 1000:.1f} ms for a flood; the server's CPU"
-            f" per flood is {100 * server['cpu_s_max'] / fastest_s:.0f} % of that."
+            f" per flood is {100 * server['cpu_s_max'] / fastest_s:.1f} % of that."
         )
     return (
         f"Flood server (own process): {server['floods']} floods of {results['count']:,} events;"
