@@ -26,7 +26,7 @@ from reverb.echo import (
 from reverb.encryption import encrypt_data
 from reverb.protocol.presence import Member
 from reverb.protocol.signing import channel_auth, channel_shared_secret
-from tests.support.fake_server import FakeServer, FakeSocket
+from tests.support.fake_server import FakeServer, FakeSocket, fake_client
 from tests.support.waiting import wait_until
 
 SECRET = "echo-s3cr3t"
@@ -35,19 +35,12 @@ MASTER_KEY = bytes(range(32))
 
 def make_client(server: FakeServer, **settings: Any) -> ReverbClient:
     options: dict[str, Any] = {
-        "app_key": "app-key",
         "app_secret": SECRET,
-        "host": "127.0.0.1",
-        "port": 6001,
-        "scheme": "http",
         "reconnect_delay": 0.01,
         "reconnect_max_delay": 0.05,
-        "subscription_timeout": 2.0,
-        "connect_timeout": 2.0,
         "encryption_master_key_base64": base64.b64encode(MASTER_KEY).decode(),
     }
-    options.update(settings)
-    return ReverbClient(transport_factory=server.connect, **options)
+    return fake_client(server, **{**options, **settings})
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from reverb import (
 )
 from reverb.encryption import encrypt_data
 from reverb.protocol.signing import channel_auth, channel_shared_secret
-from tests.support.fake_server import FakeServer
+from tests.support.fake_server import FakeServer, fake_client
 
 SECRET = "fake-s3cr3t-do-not-leak"
 MASTER = bytes(range(32))
@@ -42,18 +42,11 @@ WRONG_B64 = base64.b64encode(b"w" * 32).decode()
 
 def make_client(server: FakeServer, **settings: Any) -> ReverbClient:
     options: dict[str, Any] = {
-        "app_key": "app-key",
         "app_secret": SECRET,
-        "host": "127.0.0.1",
-        "port": 6001,
-        "scheme": "http",
-        "subscription_timeout": 2.0,
-        "connect_timeout": 2.0,
         "encryption_master_key_base64": MASTER_B64,
         "_env_file": None,
     }
-    options.update(settings)
-    return ReverbClient(transport_factory=server.connect, **options)
+    return fake_client(server, **{**options, **settings})
 
 
 def encrypted(data: Any, key: bytes = KEY) -> Any:

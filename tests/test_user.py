@@ -13,7 +13,7 @@ import pytest
 
 from reverb import AuthenticationError, Event, ReverbClient, SignInError, UserChannel
 from reverb.user import user_authorization
-from tests.support.fake_server import FakeServer
+from tests.support.fake_server import FakeServer, fake_client
 
 
 async def test_local_signing_covers_socket_id_user_and_the_exact_user_data() -> None:
@@ -59,18 +59,8 @@ async def test_a_malformed_socket_id_is_not_signed() -> None:
 
 
 def make_client(server: FakeServer, **settings: Any) -> ReverbClient:
-    return ReverbClient(
-        transport_factory=server.connect,
-        app_key="app-key",
-        app_secret="secret",
-        host="127.0.0.1",
-        scheme="http",
-        subscription_timeout=2.0,
-        connect_timeout=2.0,
-        reconnect_delay=0.01,
-        reconnect_max_delay=0.05,
-        **settings,
-    )
+    options = {"app_secret": "secret", "reconnect_delay": 0.01, "reconnect_max_delay": 0.05}
+    return fake_client(server, **{**options, **settings})
 
 
 def answer_signins(server: FakeServer, reply: dict[str, Any] | None) -> None:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from reverb import ReverbClient
 from reverb.transport import TransportClosed, TransportOptions
 from tests.support.waiting import wait_until
 
@@ -197,3 +198,17 @@ class FakeServer:
             }
             payload = {"presence": {"count": len(members), "ids": list(members), "hash": members}}
         socket.push(self._server_event("pusher_internal:subscription_succeeded", payload, channel))
+
+
+def fake_client(server: FakeServer, **settings: Any) -> ReverbClient:
+    """A client of ``server`` with short test timings; ``settings`` add to or override them."""
+    options: dict[str, Any] = {
+        "app_key": "app-key",
+        "host": "127.0.0.1",
+        "port": 6001,
+        "scheme": "http",
+        "subscription_timeout": 2.0,
+        "connect_timeout": 2.0,
+    }
+    options.update(settings)
+    return ReverbClient(transport_factory=server.connect, **options)
