@@ -187,13 +187,21 @@ class Subscriber:
             actions = self._core.signin_failed(request.attempt, error)
         else:
             actions = self._core.signin_authorized(request.attempt, auth, user_data)
-        for frame in self.apply(actions):
+        try:
+            await self._send_all(self.apply(actions), "pusher:signin", "")
+        except ConnectionError:
+            return  # the socket is gone; the next one signs in again
+
+    async def _send_all(self, frames: list[str], event: str, detail: str) -> None:
+        """Send ``frames`` (``event`` and ``detail`` name them in DEBUG logs).
+
+        Raises:
+            ConnectionError: the socket is gone.
+        """
+        for frame in frames:
             if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("> pusher:signin")
-            try:
-                await self._send(frame)
-            except ConnectionError:
-                return  # the socket is gone; the next one signs in again
+                logger.debug("> %s %s", event, detail)
+            await self._send(frame)
 
     def _settle(self, settled: Settled) -> None:
         if settled.error is None:
@@ -210,10 +218,8 @@ class Subscriber:
         prepared = [asyncio.ensure_future(self._prepare(request, limit)) for request in requests]
         try:
             for request, preparing in zip(requests, prepared, strict=True):
-                for frame in self.apply(await self._outcome(request, preparing)):
-                    if logger.isEnabledFor(logging.DEBUG):
-                        logger.debug("> pusher:subscribe %s", request.subscription.name)
-                    await self._send(frame)
+                frames = self.apply(await self._outcome(request, preparing))
+                await self._send_all(frames, "pusher:subscribe", request.subscription.name)
         except ConnectionError:
             pass  # the socket is gone; the next one subscribes everything again
         finally:
