@@ -31,7 +31,7 @@ from .exceptions import ConfigurationError, ConnectionError, ReverbError, Subscr
 from .protocol.failures import SubscriptionTimedOut, to_exception
 from .protocol.machine import ClientProtocol
 from .protocol.names import validate_channel_name
-from .protocol.state import ConnectionState
+from .protocol.state import NOT_STARTED, ConnectionState
 from .subscriber import Subscriber
 from .transport import TransportFactory, TransportOptions
 from .user import SignIn, UserChannel
@@ -43,7 +43,6 @@ StateChangeHandler = Callable[[ConnectionState, ConnectionState], Awaitable[None
 
 C = TypeVar("C", bound=Channel)
 
-_NOT_STARTED = (ConnectionState.INITIALIZED, ConnectionState.DISCONNECTED, ConnectionState.FAILED)
 _RETRYABLE = (SubscriptionState.UNSUBSCRIBED, SubscriptionState.FAILED)
 
 
@@ -263,7 +262,7 @@ class ReverbClient(Bindable):
                 the timeout. The connection stays usable.
             ConnectionError: the client is not connected.
         """
-        if self.state in _NOT_STARTED:
+        if self.state in NOT_STARTED:
             raise ConnectionError(f"cannot subscribe while {self.state}: connect() first")
         target, created = self._register(channel, user_data)
         waiter = target._wait_subscribed()

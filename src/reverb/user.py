@@ -31,15 +31,13 @@ from .messages import encode_json
 from .protocol.actions import SignedIn
 from .protocol.machine import ClientProtocol
 from .protocol.signing import sign, validate_socket_id
-from .protocol.state import ConnectionState
+from .protocol.state import NOT_STARTED, ConnectionState
 from .subscriber import Subscriber
 
 __all__ = ["USER_CHANNEL_PREFIX", "SignIn", "SignInHost", "UserChannel", "user_authorization"]
 
 USER_CHANNEL_PREFIX = "#server-to-user-"
 """The signed-in user's channel is this prefix plus the user's id."""
-
-_NOT_STARTED = (ConnectionState.INITIALIZED, ConnectionState.DISCONNECTED, ConnectionState.FAILED)
 
 
 class UserChannel(PublicChannel):
@@ -147,7 +145,7 @@ class SignIn:
             ConnectionError: the client is not connected.
         """
         client = self._client
-        if client.state in _NOT_STARTED:
+        if client.state in NOT_STARTED:
             raise ConnectionError(f"cannot sign in while {client.state}: connect() first")
 
         async def authorizer(socket_id: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ from ..dispatch import Handler, run_handlers
 from ..exceptions import ReverbError, SubscriptionError
 from ..messages import Event
 from ..protocol.presence import Member, Members
-from ..protocol.state import ConnectionState
+from ..protocol.state import NOT_STARTED, ConnectionState
 from .naming import EventFormatter, js_key_order
 
 if TYPE_CHECKING:
@@ -43,8 +43,6 @@ Callback = Callable[..., object]
 
 NOTIFICATION_EVENT = "Illuminate\\Notifications\\Events\\BroadcastNotificationCreated"
 """The event Laravel's broadcast notifications arrive as."""
-
-_NOT_STARTED = (ConnectionState.INITIALIZED, ConnectionState.DISCONNECTED, ConnectionState.FAILED)
 
 
 def _awaitable(result: object) -> Awaitable[None] | None:
@@ -269,17 +267,17 @@ class EchoChannel:
     async def _client_started(self) -> None:
         """Wait until the client connects (Echo's channels may be made before that)."""
         client = self.client
-        if client.state not in _NOT_STARTED:
+        if client.state not in NOT_STARTED:
             return
         started = asyncio.Event()
 
         def changed(previous: ConnectionState, current: ConnectionState) -> None:
-            if current not in _NOT_STARTED:
+            if current not in NOT_STARTED:
                 started.set()
 
         remove = client.on_state_change(changed)
         try:
-            if client.state in _NOT_STARTED:
+            if client.state in NOT_STARTED:
                 await started.wait()
         finally:
             remove()

@@ -17,7 +17,13 @@ from enum import StrEnum
 
 from ..exceptions import ReverbError
 
-__all__ = ["ConnectionState", "InvalidTransition", "allowed_transitions", "check_transition"]
+__all__ = [
+    "NOT_STARTED",
+    "ConnectionState",
+    "InvalidTransition",
+    "allowed_transitions",
+    "check_transition",
+]
 
 
 class ConnectionState(StrEnum):
@@ -38,6 +44,9 @@ class ConnectionState(StrEnum):
 
 
 _S = ConnectionState
+
+NOT_STARTED = frozenset({_S.INITIALIZED, _S.DISCONNECTED, _S.FAILED})
+"""States with no connection under way: nothing can be subscribed until ``connect()``."""
 
 _TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
     _S.INITIALIZED: frozenset({_S.CONNECTING, _S.DISCONNECTED}),
