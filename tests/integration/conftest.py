@@ -1,11 +1,10 @@
 """Fixtures for tests against real servers: Soketi (from npm, started here) and python-reverb's
-own local server, each test running once per server; and a pusher-js peer. Tests run over the
-websockets transport, and those of PICOWS_MODULES over picows too (where it is installed): all
-of them twice would add some 45 s to the suite."""
+own local server, each test running once per server; and a pusher-js peer. Every test runs over
+both transports, websockets and picows (the compiled one of the ``fast`` extra)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,41 +12,41 @@ import pytest
 from reverb import ReverbClient, ReverbConfig
 from reverb.api import ApiClient
 from reverb.testing import BackgroundServer
+from reverb.transport.websockets import WebsocketsTransport
 from tests.support.soketi import ServerUnderTest, SoketiServer
 
 SERVERS = ["soketi", "local"]
 TRANSPORTS = ["websockets", "picows"]
-#: The modules that also run over picows: connect, subscribe, receive, client events, close codes,
-#: presence, a server restart. (tests/faults and tests/test_tls.py use the default, which is
-#: picows when installed; tests/test_transport.py runs both.)
-PICOWS_MODULES = frozenset({"test_client_against_servers", "test_restart", "test_pusher_js_peer"})
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the picows runs of integration tests outside PICOWS_MODULES."""
-    keep: list[pytest.Item] = []
-    left_out: list[pytest.Item] = []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        transport = callspec.params.get("transport") if callspec is not None else None
-        module = item.path.stem
-        integration = "integration" in item.path.parts
-        if integration and transport == "picows" and module not in PICOWS_MODULES:
-            left_out.append(item)
-        else:
-            keep.append(item)
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = keep
 
 
 @pytest.fixture(autouse=True, params=TRANSPORTS)
-def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every client the test makes uses this transport (through ``REVERB_TRANSPORT``)."""
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every client the test makes uses this transport (through ``REVERB_TRANSPORT``).
+
+    The websockets the test's own process opens are counted by kind, so a run that silently
+    used the other transport fails (CLI subprocesses inherit the variable).
+    """
     if request.param == "picows":
         pytest.importorskip("picows")
+        from reverb.transport.picows import PicowsTransport
+
+        kinds: dict[str, type] = {"picows": PicowsTransport, "websockets": WebsocketsTransport}
+    else:
+        kinds = {"websockets": WebsocketsTransport}
     monkeypatch.setenv("REVERB_TRANSPORT", request.param)
-    return str(request.param)
+    opened: set[str] = set()
+    for name, kind in kinds.items():
+        monkeypatch.setattr(kind, "__init__", _counting(vars(kind)["__init__"], name, opened))
+    yield str(request.param)
+    assert opened <= {request.param}, f"opened {sorted(opened)} in a {request.param} run"
+
+
+def _counting(init: Callable[..., None], name: str, opened: set[str]) -> Callable[..., None]:
+    def counted(self: object, *args: Any, **kwargs: Any) -> None:
+        opened.add(name)
+        init(self, *args, **kwargs)
+
+    return counted
 
 
 def new_server(kind: str) -> ServerUnderTest:

@@ -95,7 +95,11 @@ class LaravelApp:
                 pass
 
         self._server = _Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # shutdown() returns once serve_forever notices it, one poll later: 0.5 s by default,
+        # paid by every test that uses an app.
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         return self
 
     def __exit__(
