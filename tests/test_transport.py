@@ -22,6 +22,7 @@ from reverb.transport import (
     TransportOptions,
     connect_websockets,
 )
+from tests.support.http_proxy import HttpConnectProxy, use_proxy
 from tests.support.soketi import free_port
 
 
@@ -219,6 +220,72 @@ async def test_wss_with_a_private_ca(connect: TransportFactory) -> None:
         await transport.send("over tls")
         assert text(await transport.recv()) == "echo:over tls"
         await transport.close()
+
+
+def tls_pair() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context for ``localhost`` and a client context that trusts it."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    return server_context, client_context
+
+
+async def test_an_http_proxy_from_the_environment_carries_the_websocket(
+    server: Server, connect: TransportFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with HttpConnectProxy() as proxy:
+        use_proxy(monkeypatch, proxy.url)
+        transport = await connect(url_of(server), TransportOptions())
+        await transport.send("through the proxy")
+        assert text(await transport.recv()) == "echo:through the proxy"
+        await transport.close()
+    port = next(iter(server.sockets)).getsockname()[1]
+    assert [request.target for request in proxy.requests] == [f"127.0.0.1:{port}"]
+
+
+async def test_wss_through_a_proxy_with_credentials_in_its_url(
+    connect: TransportFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_context, client_context = tls_pair()
+    async with (
+        serve(echo_then_close, "localhost", 0, ssl=server_context) as running,
+        HttpConnectProxy(credentials=("proxy-user", "proxy-pass")) as proxy,
+    ):
+        use_proxy(monkeypatch, proxy.url)
+        port = next(iter(running.sockets)).getsockname()[1]
+        transport = await connect(
+            f"wss://localhost:{port}/app/key", TransportOptions(ssl=client_context)
+        )
+        await transport.send("tls in the tunnel")
+        assert text(await transport.recv()) == "echo:tls in the tunnel"
+        await transport.close()
+    (request,) = proxy.requests
+    assert request.target == f"localhost:{port}"
+    assert request.headers["proxy-authorization"] == "Basic cHJveHktdXNlcjpwcm94eS1wYXNz"
+
+
+async def test_a_proxy_refusing_the_tunnel_is_a_connection_error(
+    server: Server, connect: TransportFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with HttpConnectProxy(credentials=("proxy-user", "proxy-pass")) as proxy:
+        use_proxy(monkeypatch, proxy.url.replace("proxy-pass", "wrong"))
+        with pytest.raises(ConnectionError, match="407"):
+            await connect(url_of(server), TransportOptions(open_timeout=3))
+    assert len(proxy.requests) == 1
+
+
+async def test_no_proxy_goes_around_the_proxy(
+    server: Server, connect: TransportFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with HttpConnectProxy() as proxy:
+        use_proxy(monkeypatch, proxy.url, no_proxy="127.0.0.1")
+        transport = await connect(url_of(server), TransportOptions())
+        await transport.send("direct")
+        assert text(await transport.recv()) == "echo:direct"
+        await transport.close()
+    assert proxy.requests == []
 
 
 @pytest.mark.parametrize("name", ["websockets", "picows"])

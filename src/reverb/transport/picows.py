@@ -28,6 +28,7 @@ from picows import (
     WSTransport,
     ws_connect,
 )
+from python_socks import ProxyError  # picows' dependency for proxies
 
 from .._version import __version__
 from ..exceptions import ConnectionError
@@ -245,7 +246,7 @@ async def connect_picows(url: str, options: TransportOptions) -> PicowsTransport
         raise ConnectionError(
             f"timed out after {options.open_timeout} s opening the websocket"
         ) from exc
-    except (OSError, WSError) as exc:
+    except (OSError, WSError, ProxyError) as exc:  # ProxyError: the proxy refused the tunnel
         raise ConnectionError(f"could not open the websocket: {exc}") from exc
     if not isinstance(listener, PicowsTransport):
         # picows hands back no listener when the peer hangs up during the upgrade.
