@@ -16,6 +16,7 @@ from reverb import (
     SubscriptionError,
 )
 from tests.integration.conftest import client_for, publish
+from tests.support.http_proxy import HttpConnectProxy, use_proxy
 from tests.support.soketi import ServerUnderTest
 from tests.support.waiting import wait_until
 
@@ -128,3 +129,25 @@ async def test_socket_id_excludes_the_sender_like_laravel_to_others(
     await publish(server, "to-others", "Excluded", 1, socket_id=client.socket_id)
     await publish(server, "to-others", "Included", 2)
     assert (await next_event(received)).name == "Included"
+
+
+async def test_through_an_http_proxy_from_the_environment_and_again_after_a_drop(
+    server: ServerUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with HttpConnectProxy() as proxy:
+        # The websocket goes to "localhost" through the proxy; the HTTP API (127.0.0.1) does not.
+        use_proxy(monkeypatch, proxy.url, no_proxy="127.0.0.1")
+        async with client_for(server, host="localhost") as client:
+            received: asyncio.Queue[Event] = asyncio.Queue()
+            chat = await client.subscribe("private-proxied")
+            chat.bind("Ping", received.put_nowait)
+            await publish(server, "private-proxied", "Ping", {"n": 1})
+            assert (await next_event(received)).data == {"n": 1}
+            first_socket = client.socket_id
+            assert proxy.drop_tunnels() == 2  # client to proxy, proxy to server
+            await wait_until(
+                lambda: client.socket_id not in (None, first_socket) and chat.subscribed, 10
+            )
+            await publish(server, "private-proxied", "Ping", {"n": 2})
+            assert (await next_event(received)).data == {"n": 2}
+    assert [request.target for request in proxy.requests] == [f"localhost:{server.port}"] * 2

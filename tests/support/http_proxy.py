@@ -4,7 +4,8 @@
 host:port`` opens a tunnel to the target and then copies bytes both ways; a ``ws://`` or
 ``wss://`` websocket then runs inside it (TLS end to end, the proxy sees no plaintext). Every
 request is recorded in :attr:`HttpConnectProxy.requests` (target and headers), so a test can
-prove its connection went through the proxy. With ``credentials`` set, a request without the
+prove its connection went through the proxy; :meth:`HttpConnectProxy.drop_tunnels` resets every
+open tunnel. With ``credentials`` set, a request without the
 matching ``Proxy-Authorization: Basic`` header is answered 407.
 
 :func:`use_proxy` points the standard proxy variables at a proxy (and clears the others), as a
@@ -73,6 +74,13 @@ class HttpConnectProxy:
             return f"http://127.0.0.1:{port}"
         user, password = self._credentials
         return f"http://{user}:{password}@127.0.0.1:{port}"
+
+    def drop_tunnels(self) -> int:
+        """Reset every open connection, both sides, as a network failure would; return how many."""
+        writers = list(self._writers)
+        for writer in writers:
+            writer.transport.abort()
+        return len(writers)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
