@@ -67,6 +67,59 @@ class FloodServer:
         self.process.wait(5)
 
 
+class LineProcess:
+    """A benchmark client in its own process that talks in lines: stdout is read on a thread."""
+
+    def __init__(self, command: Sequence[str]) -> None:
+        self.process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.strip())
+        self.lines.put(None)
+
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def expect(self, prefix: str, timeout: float) -> str:
+        """The next line starting with ``prefix`` (others are skipped); TimeoutError if none."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.perf_counter(), 0.0))
+            except queue.Empty:
+                raise TimeoutError(f"no {prefix!r} line within {timeout:g} s") from None
+            if line is None:
+                self.lines.put(None)  # later calls see the end too
+                raise RuntimeError(f"exited ({self.process.poll()}) before a {prefix!r} line")
+            if line.startswith(prefix):
+                return line
+
+    def close(self) -> None:
+        """Close stdin (the clients exit on EOF); kill if that does not end the process."""
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
 @contextmanager
 def flood_server() -> Iterator[FloodServer]:
     server = FloodServer()

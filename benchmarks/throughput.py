@@ -6,9 +6,16 @@ double-encoded data and sequence numbers, in one write, after the client subscri
 handler until the last one and checks their order; it is timed from just before it asks for
 the flood to the last handler call. Rounds are interleaved (every client once per
 round, in a rotated order); each client's rate is divided by the bare websockets + json loop's
-rate in the same round.
+rate in the same round. One untimed flood first builds the server's cached frames.
 
-    python benchmarks/throughput.py [--count 20000] [--rounds 5] [--kinds k1,k2] [--json OUT]
+Then, to show the server is not what limits the fastest client, the fastest bare loop (picows +
+orjson when installed, else websockets + orjson or json) runs alone and as two processes at once
+against the same server process, PAIR_ROUNDS times each (alternating which goes first); both
+are started, subscribed, and released together (``wait`` mode of throughput_client.py). The
+aggregate is 2 x COUNT over the span from the first client asking to the last event received.
+
+    python benchmarks/throughput.py [--count 20000] [--rounds 5] [--pair-rounds N]
+        [--kinds k1,k2] [--json OUT]
 """
 
 from __future__ import annotations
@@ -16,13 +23,16 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from _bench import HERE, NODE_MODULES, PYTHON, FloodServer, flood_server, median
+from _bench import HERE, NODE_MODULES, PYTHON, FloodServer, LineProcess, flood_server, median
+
+FASTEST = ("picows-orjson", "ws-orjson", "ws-json")  # the first available one runs in the pair
 
 
 @dataclass
@@ -79,13 +89,18 @@ def run_once(kind: Kind, server: FloodServer, count: int) -> dict[str, Any]:
     return result
 
 
-def measure(count: int, rounds: int, names: list[str] | None = None) -> dict[str, Any]:
+def measure(
+    count: int, rounds: int, names: list[str] | None = None, pair_rounds: int = 0
+) -> dict[str, Any]:
     kinds = [k for k in all_kinds() if names is None or k.name in names or k.name == "ws-json"]
     for kind in kinds:
         kind.problem = kind.unavailable()
     active = [k for k in kinds if k.problem is None]
     server_reports: list[tuple[int, float, float, float]] = []
+    pair: dict[str, Any] | None = None
     with flood_server() as server:
+        run_once(kinds[0], server, count)  # untimed: the server builds and caches the frames
+        server.reports()
         for round_no in range(rounds):
             shift = round_no % len(active)
             order = active[shift:] + active[:shift]
@@ -109,6 +124,8 @@ def measure(count: int, rounds: int, names: list[str] | None = None) -> dict[str
                 if baseline and kind.name in rates:
                     kind.ratios.append(rates[kind.name] / baseline)
             server_reports += server.reports()
+        if pair_rounds > 0:
+            pair = measure_pair(server, count, pair_rounds)
     rows = []
     for kind in kinds:
         row: dict[str, Any] = {"kind": kind.name, "label": kind.label}
@@ -141,7 +158,131 @@ def measure(count: int, rounds: int, names: list[str] | None = None) -> dict[str
             "cpu_s_max": max(cpus),
             "rate_min": count / max(max(drains), 1e-9),
         },
+        "pair": pair,
     }
+
+
+def run_together(kind: Kind, server: FloodServer, count: int, clients: int) -> list[dict[str, Any]]:
+    """``clients`` processes of ``kind``, subscribed first, then asking for their floods at once."""
+    command = [PYTHON, str(HERE / "throughput_client.py"), kind.name, str(server.port)]
+    processes = [LineProcess([*command, str(count), "wait"]) for _ in range(clients)]
+    try:
+        for process in processes:
+            process.expect("ready", 30)
+        for process in processes:
+            process.send("go")
+        return [json.loads(process.expect("{", 300)) for process in processes]
+    finally:
+        for process in processes:
+            process.close()
+
+
+def measure_pair(server: FloodServer, count: int, rounds: int) -> dict[str, Any]:
+    """The fastest bare loop alone and two of it at once, on the same flood server process."""
+    kinds = {k.name: k for k in all_kinds()}
+    kind = next((kinds[name] for name in FASTEST if kinds[name].unavailable() is None), None)
+    assert kind is not None  # ws-json needs nothing optional
+    alone: list[float] = []
+    each: list[float] = []
+    aggregate: list[float] = []
+    span_ms: list[float] = []
+    skew_ms: list[float] = []
+    in_order = True
+    pair_cpu: list[float] = []
+    problem = None
+    server.reports()
+    try:
+        for round_no in range(rounds):
+            for clients in (1, 2) if round_no % 2 == 0 else (2, 1):
+                results = run_together(kind, server, count, clients)
+                if any(r["received"] != count for r in results):
+                    raise RuntimeError(f"received {[r['received'] for r in results]} of {count}")
+                in_order = in_order and all(r["in_order"] for r in results)
+                rates = [count / r["seconds"] for r in results]
+                if clients == 1:
+                    alone += rates
+                    server.reports()
+                    continue
+                each += rates
+                span = max(r["last"] for r in results) - min(r["first"] for r in results)
+                span_ms.append(1000 * span)
+                firsts = [r["first"] for r in results]
+                skew_ms.append(1000 * (max(firsts) - min(firsts)))
+                aggregate.append(clients * count / span)
+                pair_cpu += [report[3] for report in server.reports()]
+    except (RuntimeError, TimeoutError, ValueError) as error:
+        problem = f"failed: {error}"
+    result: dict[str, Any] = {"kind": kind.name, "label": kind.label, "rounds": rounds}
+    if problem is not None or not alone or not aggregate:
+        result["status"] = f"n/a ({problem or 'no result'})"
+        return result
+    result.update(
+        status="ok",
+        count=count,
+        in_order=in_order,
+        alone=alone,
+        each=each,
+        aggregate=aggregate,
+        span_ms=span_ms,
+        skew_ms=skew_ms,
+        alone_median=median(alone),
+        each_median=median(each),
+        aggregate_median=median(aggregate),
+        server_cpu_ms_max=1000 * max(pair_cpu, default=0.0),
+    )
+    return result
+
+
+def pair_table(results: dict[str, Any]) -> str:
+    pair = results.get("pair")
+    if not pair:
+        return "(not measured)"
+    if pair["status"] != "ok":
+        return f"{pair['label']}: {pair['status']}"
+
+    def cells(values: list[float]) -> str:
+        return f"{median(values):,.0f} | {min(values):,.0f}-{max(values):,.0f}"
+
+    count = pair["count"]
+    return "\n".join(
+        [
+            f"| {pair['label']}, {count:,} events per client, {pair['rounds']} rounds"
+            " | events/s (median) | min-max |",
+            "|---|---|---|",
+            f"| one client alone | {cells(pair['alone'])} |",
+            f"| two clients at once, each | {cells(pair['each'])} |",
+            f"| two clients at once, together (2 x {count:,} events / first ask to last event)"
+            f" | {cells(pair['aggregate'])} |",
+        ]
+    )
+
+
+def pair_note(results: dict[str, Any]) -> str:
+    pair = results.get("pair")
+    if not pair or pair["status"] != "ok":
+        return ""
+    alone, together = pair["alone_median"], pair["aggregate_median"]
+    cores = os.cpu_count() or 1
+    verdict = (
+        f"Together the two took {together / alone:.2f}x the events per second one takes alone:"
+        " the server fed more than one fastest client can take, so the single-client rows above"
+        " measure the clients, not the server."
+        if together >= alone
+        else f"Together the two took only {together / alone:.2f}x the events per second one takes"
+        " alone, so this run does not show headroom in the server; look at its CPU share below."
+    )
+    return (
+        f"Each client is its own process; with the server that makes three processes on {cores}"
+        f" cores, so the two clients and the server compete for the cores (one client alone"
+        f" shares them only with the server): each ran at {pair['each_median'] / alone:.2f}x"
+        f" the rate of one alone (median). The total counts"
+        f" the time from the first client asking to the last event of either, so it also"
+        f" includes the gap between the two asking (median {median(pair['skew_ms']):.1f} ms of"
+        f" a {median(pair['span_ms']):.1f} ms span) and understates the server. {verdict} The"
+        f" server's CPU time per flood during the pairs was at most"
+        f" {pair['server_cpu_ms_max']:.1f} ms."
+        + (" All events arrived in order." if pair["in_order"] else " SOME EVENTS OUT OF ORDER.")
+    )
 
 
 def table(results: dict[str, Any]) -> str:
@@ -187,14 +328,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--pair-rounds",
+        type=int,
+        help="rounds of the fastest loop alone and two at once (default: --rounds; 0: skip)",
+    )
     parser.add_argument("--kinds", help="comma-separated subset (the baseline always runs)")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
     names = args.kinds.split(",") if args.kinds else None
-    results = measure(args.count, args.rounds, names)
+    pair_rounds = args.rounds if args.pair_rounds is None else args.pair_rounds
+    results = measure(args.count, args.rounds, names, pair_rounds)
     print(f"{args.count:,} events per round, {args.rounds} interleaved rounds")
     print(table(results))
     print(server_note(results))
+    print(pair_table(results))
+    print(pair_note(results))
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=1)

@@ -1,12 +1,15 @@
 """One throughput client run against benchmarks/flood_server.py (run by throughput.py).
 
-    python benchmarks/throughput_client.py KIND PORT COUNT
+    python benchmarks/throughput_client.py KIND PORT COUNT [wait]
 
 Subscribes to ``flood`` with a ``tick`` handler bound, then to ``flood-go-COUNT`` (which makes the
 server write COUNT events); the handler counts events and checks their sequence numbers. Prints
 one JSON line ``{"received": N, "in_order": bool, "seconds": S}``, S from just before
 asking for the flood to the last event (so a client that decodes a batch before calling its
-handlers is timed fairly).
+handlers is timed fairly). With ``wait`` (the bare loops only), it prints ``ready`` once subscribed
+to ``flood`` and asks for the flood only after a line on stdin, so that several clients can be
+started together; the JSON line then also has ``first`` and ``last``, the ``time.perf_counter()``
+(CLOCK_MONOTONIC, shared by every process) of the two ends.
 
 KIND is one of the names in ``KINDS``.
 """
@@ -24,6 +27,7 @@ from typing import Any
 
 HOST = "127.0.0.1"
 KEY = "app-key"
+WAIT = len(sys.argv) > 4 and sys.argv[4] == "wait"
 
 
 class Counter:
@@ -54,7 +58,16 @@ class Counter:
             "received": self.received,
             "in_order": self.in_order,
             "seconds": self.last - self.first,
+            "first": self.first,
+            "last": self.last,
         }
+
+
+async def gate() -> None:
+    """With ``wait``: say ``ready`` and wait for a line on stdin before asking for the flood."""
+    if WAIT:
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
 
 
 def subscribe_frame(channel: str) -> str:
@@ -67,6 +80,7 @@ async def bare_websockets(port: int, counter: Counter, loads: Callable[[Any], An
     async with connect(f"ws://{HOST}:{port}/app/{KEY}", max_queue=None) as ws:
         await ws.recv()  # connection_established
         await ws.send(subscribe_frame("flood"))
+        await gate()
         counter.start()
         await ws.send(subscribe_frame(f"flood-go-{counter.count}"))
         tick = counter.tick
@@ -86,6 +100,7 @@ async def bare_aiohttp(port: int, counter: Counter) -> None:
     ):
         await ws.receive()
         await ws.send_str(subscribe_frame("flood"))
+        await gate()
         counter.start()
         await ws.send_str(subscribe_frame(f"flood-go-{counter.count}"))
         loads = orjson.loads
@@ -102,14 +117,14 @@ async def bare_picows(port: int, counter: Counter) -> None:
 
     loads = orjson.loads
     tick = counter.tick
-    finished = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    connected = loop.create_future()
+    finished = loop.create_future()
 
     class Listener(picows.WSListener):
         def on_ws_connected(self, transport: Any) -> None:
             transport.send(picows.WSMsgType.TEXT, subscribe_frame("flood").encode())
-            go = subscribe_frame(f"flood-go-{counter.count}")
-            counter.start()
-            transport.send(picows.WSMsgType.TEXT, go.encode())
+            connected.set_result(None)
 
         def on_ws_frame(self, transport: Any, frame: Any) -> None:
             if frame.msg_type != picows.WSMsgType.TEXT:
@@ -121,6 +136,11 @@ async def bare_picows(port: int, counter: Counter) -> None:
                     finished.set_result(None)
 
     transport, _ = await picows.ws_connect(Listener, f"ws://{HOST}:{port}/app/{KEY}")
+    await connected
+    await gate()
+    go = subscribe_frame(f"flood-go-{counter.count}").encode()
+    counter.start()
+    transport.send(picows.WSMsgType.TEXT, go)
     await finished
     transport.disconnect()
 

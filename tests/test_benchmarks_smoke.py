@@ -2,13 +2,16 @@
 
 No timing thresholds: each benchmark must complete and report sane numbers (positive rates, every
 event received in order). Optional baselines that are not installed say "n/a"; python-reverb, the
-bare websockets loop and pusher-js (when tests/node is installed) must have run.
+bare websockets loop and pusher-js (when tests/node is installed) must have run. The fastest bare
+loop must have run alone and two at once; every recovery client must have been through a restart
+(python-reverb must recover; the others may report how many channels they did not get back).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -66,6 +69,18 @@ def test_throughput_every_client_receives_every_event_in_order(smoke: dict[str, 
     assert smoke["throughput"]["server"]["floods"] >= len(required)
 
 
+def test_throughput_fastest_client_alone_and_two_at_once(smoke: dict[str, Any]) -> None:
+    pair = smoke["throughput"]["pair"]
+    assert pair["status"] == "ok", pair["status"]
+    fastest = "picows-orjson" if installed(OPTIONAL["picows-orjson"]) else None
+    fastest = fastest or ("ws-orjson" if installed(("orjson",)) else "ws-json")
+    assert pair["kind"] == fastest
+    assert len(pair["alone"]) == pair["rounds"] >= 1
+    assert len(pair["each"]) == 2 * pair["rounds"] == 2 * len(pair["aggregate"])
+    assert all(rate > 0 for rate in pair["alone"] + pair["each"] + pair["aggregate"])
+    assert pair["in_order"]
+
+
 def test_connections_all_subscribed(smoke: dict[str, Any]) -> None:
     rows = {row["kind"]: row for row in smoke["connections"]["rows"]}
     for kind in ["websockets", "python-reverb", *(["pusher-js"] if NODE_OK else [])]:
@@ -93,10 +108,32 @@ def test_recovery_every_channel_back(smoke: dict[str, Any]) -> None:
     assert len(recovery["from_accept_ms"]) == recovery["rounds"] >= 1
     assert all(value > 0 for value in recovery["from_accept_ms"])
     assert recovery["median_from_open_ms"] <= recovery["median_from_accept_ms"]
+    rows = {row["kind"]: row for row in recovery["rows"]}
+    assert rows["python-reverb"]["recovered"] == recovery["rounds"]
+
+
+def test_recovery_comparison_clients_went_through_every_restart(smoke: dict[str, Any]) -> None:
+    recovery = smoke["recovery"]
+    rows = {row["kind"]: row for row in recovery["rows"]}
+    ran = {"pusher-js": NODE_OK, "asyncpusher": installed(("asyncpusher",))}
+    ran["pysher"] = installed(("pysher",))
+    missing = re.compile(rf"did not recover \d+ of {recovery['channels']} within [\d.]+ s")
+    for kind, expected in ran.items():
+        row = rows[kind]
+        if not expected:
+            assert row["status"].startswith("n/a ("), kind
+            continue
+        assert row["restarts"] == recovery["rounds"], (kind, row)
+        assert row["recovered"] == len(row["from_accept_ms"]) == len(row["from_open_ms"])
+        assert all(value > 0 for value in row["from_accept_ms"]), kind
+        assert all(missing.fullmatch(failure) for failure in row["failures"]), (kind, row)
 
 
 def test_report_has_every_section(smoke: dict[str, Any]) -> None:
     text = smoke["markdown"]
     for heading in ("## Throughput", "## Connections", "## Latency", "## Recovery", "targets"):
         assert heading in text
+    assert "Two of the fastest client at once" in text
+    assert "one client alone" in text
+    assert "pusher-js (Node; timed from" in text or not NODE_OK
     assert "Machine and versions" in text
