@@ -99,13 +99,23 @@ class Channel(Bindable, ABC):
     kind: ClassVar[ChannelKind] = ChannelKind.PUBLIC
     _opens_events: ClassVar[bool] = False
     """Whether the dispatcher passes events through :meth:`_open_event` first."""
+    _handled_inline: ClassVar[bool] = True
+    """Whether the dispatcher may call the handlers itself (the stock :meth:`_handle_event`,
+    no :meth:`_open_event`); set for each subclass."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handled_inline = not cls._opens_events and cls._handle_event is Channel._handle_event
 
     def __init__(self, name: str, client: ChannelHost) -> None:
         self.name = name
         self.client = client
         self._subscription = Subscription(name, kind=type(self).kind)
         self._handlers = HandlerRegistry()
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[tuple[asyncio.Future[None], bool]] = []
+        self._holding: set[asyncio.Future[None]] = set()
+        self._hold: asyncio.Future[None] | None = None
+        """Resolved once every ``subscribe()`` caller woken by the confirmation has resumed."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.state}>"
@@ -174,24 +184,49 @@ class Channel(Bindable, ABC):
 
     # -- settlement: the client wakes whoever waits -----------------------------------------------
 
-    def _wait_subscribed(self) -> asyncio.Future[None]:
+    def _wait_subscribed(self, hold: bool = False) -> asyncio.Future[None]:
+        """A future resolved when the subscription settles.
+
+        With ``hold``, the confirmation that resolves it holds events back (see
+        :meth:`_release_waiters`) until the waiter calls :meth:`_resumed`.
+        """
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.state is SubscriptionState.SUBSCRIBED:
             waiter.set_result(None)
         else:
-            self._waiters.append(waiter)
+            self._waiters.append((waiter, hold))
         return waiter
 
-    def _release_waiters(self, error: ReverbError | None) -> None:
-        """The subscription settled: confirmed (``None``) or failed with ``error``."""
+    def _release_waiters(self, error: ReverbError | None) -> asyncio.Future[None] | None:
+        """The subscription settled: confirmed (``None``) or failed with ``error``.
+
+        Returns:
+            When the confirmation woke waiters that hold: a future resolved once they have
+            all resumed. Events received meanwhile must wait for it, so that handlers a
+            caller binds right after ``subscribe()`` returns see them.
+        """
         waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
+        for waiter, hold in waiters:
             if waiter.done():
                 continue
-            if error is None:
-                waiter.set_result(None)
-            else:
+            if error is not None:
                 waiter.set_exception(error)
+                continue
+            waiter.set_result(None)
+            if hold:
+                self._holding.add(waiter)
+                if self._hold is None:
+                    self._hold = asyncio.get_running_loop().create_future()
+        return self._hold if self._holding else None
+
+    def _resumed(self, waiter: asyncio.Future[None]) -> None:
+        """The caller that waited on ``waiter`` has resumed (or gave up)."""
+        holding = self._holding
+        if waiter in holding:
+            holding.discard(waiter)
+            if not holding and self._hold is not None:
+                self._hold.set_result(None)
+                self._hold = None
 
     def _detach(self, error: ReverbError) -> None:
         """Unsubscribed for good: fail anyone still waiting and drop the handlers."""

@@ -84,9 +84,9 @@ class ReverbClient(Bindable):
         **settings: Any,
     ) -> None:
         if config is None:
-            config = ReverbConfig(**settings)
+            config = ReverbConfig.shared(**settings)
         elif settings:
-            config = ReverbConfig(**{**config.model_dump(), **settings})
+            config = ReverbConfig.shared(**{**config.model_dump(), **settings})
         self.config = config
         self._authenticator = authenticator
         self.on_disconnect = on_disconnect
@@ -104,6 +104,7 @@ class ReverbClient(Bindable):
         self._connection = Connection(
             config,
             on_event=self._subscriber.on_event,
+            on_channel_event=self._dispatcher.put,
             on_established=self._subscriber.on_established,
             on_lost=self._on_connection_lost,
             on_state_change=self._on_state_change,
@@ -265,7 +266,7 @@ class ReverbClient(Bindable):
         if self.state in NOT_STARTED:
             raise ConnectionError(f"cannot subscribe while {self.state}: connect() first")
         target, created = self._register(channel, user_data)
-        waiter = target._wait_subscribed()
+        waiter = target._wait_subscribed(hold=True)
         if created:
             self._subscriber.apply(self._core.add(target._subscription))
         elif target.state in _RETRYABLE:
@@ -273,7 +274,10 @@ class ReverbClient(Bindable):
         limit = self.config.subscription_timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(limit):
-                await waiter
+                try:
+                    await waiter
+                finally:
+                    target._resumed(waiter)  # its events flow once the caller has them
         except TimeoutError:
             error = to_exception(SubscriptionTimedOut(target.name, limit))
             self.stats.subscription_errors += 1

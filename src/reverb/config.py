@@ -25,6 +25,8 @@ import difflib
 import functools
 import inspect
 import ipaddress
+import os
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
@@ -132,6 +134,26 @@ class ReverbConfig(BaseSettings):
         except ValidationError as exc:
             raise ConfigurationError(_describe(exc)) from None
 
+    @classmethod
+    def shared(cls, **values: Any) -> ReverbConfig:
+        """Validated settings like ``ReverbConfig(**values)``, shared between equal calls.
+
+        Validation reads the environment and ``.env`` and costs about a millisecond; a process
+        opening thousands of clients with the same settings validates them once. The result is
+        reused only while the keyword arguments, the ``REVERB_*`` environment variables and the
+        bytes of the ``.env`` file read are all unchanged, so it is always what
+        ``ReverbConfig(**values)`` would return now (settings are immutable, so sharing is safe).
+
+        Raises:
+            ConfigurationError: as ``ReverbConfig(**values)``.
+        """
+        try:
+            key = (cls, tuple(sorted(values.items())), _environment(), _env_file_bytes(values))
+            hash(key)
+        except TypeError:  # an unhashable value: validate without sharing
+            return cls(**values)
+        return _validated(key)
+
     def __repr_args__(self) -> Any:
         return [(name, value) for name, value in super().__repr_args__() if name not in _HIDDEN]
 
@@ -233,6 +255,37 @@ class ReverbConfig(BaseSettings):
             jitter=self.reconnect_jitter,
             max_attempts=self.reconnect_max_attempts,
         )
+
+
+_SharedKey = tuple[type["ReverbConfig"], tuple[tuple[str, Any], ...], object, object]
+
+
+@functools.lru_cache(maxsize=64)
+def _validated(key: _SharedKey) -> ReverbConfig:
+    cls, values, _, _ = key
+    return cls(**dict(values))
+
+
+def _environment() -> tuple[tuple[str, str], ...]:
+    """The variables settings can be read from (names are matched case-insensitively)."""
+    found = (item for item in os.environ.items() if item[0].upper().startswith("REVERB_"))
+    return tuple(sorted(found))
+
+
+def _env_file_bytes(values: dict[str, Any]) -> object:
+    """The content of the ``.env`` file(s) the settings would read, with where they were read."""
+    source = values.get("_env_file", ".env")
+    paths = source if isinstance(source, list | tuple) else [source]
+    found: list[tuple[str, bytes | None]] = []
+    for path in paths:
+        if path is None:
+            continue
+        resolved = Path(path).expanduser().absolute()
+        try:
+            found.append((str(resolved), resolved.read_bytes()))
+        except OSError:
+            found.append((str(resolved), None))
+    return tuple(found)
 
 
 def _describe(exc: ValidationError) -> str:

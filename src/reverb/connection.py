@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from .config import ReverbConfig
 from .exceptions import ConnectionError
+from .messages import Event
 from .protocol.actions import SendFrame
 from .protocol.failures import (
     ClosedBeforeEstablished,
@@ -40,6 +41,7 @@ from .transport import (
     TransportClosed,
     TransportFactory,
     TransportOptions,
+    deliver_frames,
     transport_factory_for,
 )
 
@@ -56,6 +58,8 @@ class Connection:
     Args:
         config: the settings (URL, timeouts, back-off).
         on_event: receives every protocol event of every socket, in order; must not block.
+        on_channel_event: receives the :class:`~reverb.messages.Event` s among them instead,
+            when given (the hot path skips a call).
         on_established: called with the new session each time a socket is established.
         on_lost: called with the reason each time an established socket ends (``None`` when
             :meth:`close` ended it).
@@ -73,12 +77,14 @@ class Connection:
         on_established: Callable[[PusherSession], None],
         on_lost: Callable[[ConnectionError | None], None],
         on_state_change: StateListener,
+        on_channel_event: Callable[[Event], None] | None = None,
         transport_factory: TransportFactory | None = None,
         transport_options: TransportOptions | None = None,
         random_fraction: Callable[[], float] = random.random,
     ) -> None:
         self._config = config
         self._on_event = on_event
+        self._on_channel_event = on_channel_event or on_event
         self._on_established = on_established
         self._on_lost = on_lost
         self._on_state_change = on_state_change
@@ -95,6 +101,7 @@ class Connection:
         self._closing = False
         self._failure: ConnectionError | None = None
         self._last_error: ConnectionError | None = None
+        self._sends: set[asyncio.Task[None]] = set()
         self.frames_received = 0
         """Frames read from the server over this object's life."""
         self.reconnects = 0
@@ -344,28 +351,37 @@ class Connection:
             self._session = None
 
     async def _read(self, transport: Transport, link: Link) -> int | None:
-        """Read until the socket ends; return the transport's close code."""
-        now = asyncio.get_running_loop().time
-        recv = transport.recv
+        """Feed every frame to the link until the socket ends; return the transport's close code.
+
+        A push transport calls the sink from its frame reader, a pull one from a ``recv`` loop;
+        either way each frame is handled synchronously, with no ``await`` of its own.
+        """
+        loop = asyncio.get_running_loop()
+        now = loop.time
         receive = link.receive
         on_event = self._on_event
-        while True:
-            try:
-                text = await recv()
-            except TransportClosed as exc:
-                return exc.code
+        on_channel_event = self._on_channel_event
+
+        def on_frame(text: str | bytes) -> None:
             self.frames_received += 1
             event = receive(text, now())
-            if event is None:
-                continue
-            if event.__class__ is SendFrame:
-                with contextlib.suppress(TransportClosed):
-                    await transport.send(event.text)
-                continue
             try:
-                on_event(event)  # type: ignore[arg-type]
+                if event.__class__ is Event:
+                    on_channel_event(event)
+                elif event.__class__ is SendFrame:
+                    self._send_soon(loop, transport, event.text)
+                elif event is not None:
+                    on_event(event)  # type: ignore[arg-type]
             except Exception:
                 logger.exception("event listener raised on %r", event)
+
+        return await deliver_frames(transport, on_frame)
+
+    def _send_soon(self, loop: asyncio.AbstractEventLoop, transport: Transport, text: str) -> None:
+        """Send ``text`` (the pong) from a task of its own; a closed socket is ignored."""
+        task = loop.create_task(_send_quietly(transport, text))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
 
     async def _keep_alive(self, transport: Transport, link: Link) -> None:
         """Sleep until the keepalive's next deadline and carry out its verdict."""
@@ -384,3 +400,8 @@ class Connection:
                 logger.warning("no reply to a ping in time: dropping the connection")
                 transport.abort()
                 return
+
+
+async def _send_quietly(transport: Transport, text: str) -> None:
+    with contextlib.suppress(TransportClosed):
+        await transport.send(text)

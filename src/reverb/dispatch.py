@@ -21,6 +21,8 @@ __all__ = [
     "Binding",
     "Handler",
     "HandlerRegistry",
+    "call_handlers",
+    "log_handler_failure",
     "maybe_await",
     "run_handlers",
 ]
@@ -31,6 +33,8 @@ Handler: TypeAlias = Callable[[Event], Awaitable[None] | None]
 H = TypeVar("H", bound=Handler)
 T = TypeVar("T")
 _GLOBAL = object()
+_REMEMBERED_NAMES = 256
+"""Event names whose handlers a registry remembers at most."""
 logger = logging.getLogger("reverb.dispatch")
 
 
@@ -70,12 +74,17 @@ class Binding:
 
 
 class HandlerRegistry:
-    """Handlers by event name, and catch-all handlers, in registration order."""
+    """Handlers by event name, and catch-all handlers, in registration order.
 
-    __slots__ = ("_by_key",)
+    What an event name reaches (its handlers, then the catch-all ones) is looked up once and
+    remembered until the next change, so dispatching costs one dictionary lookup.
+    """
+
+    __slots__ = ("_by_key", "_reached")
 
     def __init__(self) -> None:
         self._by_key: dict[object, tuple[Handler, ...]] = {}
+        self._reached: dict[str, tuple[Handler, ...]] = {}
 
     def bind(self, event: str, handler: Handler) -> Binding:
         """Call ``handler`` for every event named ``event``.
@@ -99,6 +108,7 @@ class HandlerRegistry:
         for key in keys:
             if handler is None:
                 del self._by_key[key]
+                self._reached.clear()
             else:
                 self._remove(key, handler)
 
@@ -106,18 +116,26 @@ class HandlerRegistry:
         """Remove one catch-all handler, or all of them."""
         if handler is None:
             self._by_key.pop(_GLOBAL, None)
+            self._reached.clear()
         else:
             self._remove(_GLOBAL, handler)
 
     def clear(self) -> None:
         """Remove every handler."""
         self._by_key.clear()
+        self._reached.clear()
 
     def handlers_for(self, event: str) -> tuple[Handler, ...]:
         """The handlers an event named ``event`` reaches: its own, then the catch-all ones."""
-        named = self._by_key.get(event, ())
-        catch_all = self._by_key.get(_GLOBAL, ())
-        return named + catch_all if catch_all else named
+        reached = self._reached.get(event)
+        if reached is None:
+            named = self._by_key.get(event, ())
+            catch_all = self._by_key.get(_GLOBAL, ())
+            reached = named + catch_all if catch_all else named
+            if len(self._reached) >= _REMEMBERED_NAMES:
+                self._reached.clear()  # many distinct names: start over rather than grow
+            self._reached[event] = reached
+        return reached
 
     def __len__(self) -> int:
         return sum(len(handlers) for handlers in self._by_key.values())
@@ -126,6 +144,7 @@ class HandlerRegistry:
         if not callable(handler):
             raise TypeError(f"handler must be callable, not {type(handler).__name__}")
         self._by_key[key] = (*self._by_key.get(key, ()), handler)
+        self._reached.clear()
         return Binding(self, key, handler)
 
     def _remove(self, key: object, handler: Handler) -> None:
@@ -138,6 +157,7 @@ class HandlerRegistry:
             self._by_key[key] = remaining
         else:
             del self._by_key[key]
+        self._reached.clear()
 
     def _contains(self, key: object, handler: Handler) -> bool:
         return handler in self._by_key.get(key, ())
@@ -180,27 +200,57 @@ class Bindable:
         self._handlers.unbind_global(handler)
 
 
-async def run_handlers(handlers: tuple[Handler, ...], event: Event) -> int:
-    """Run handlers in order, sync or async; log and swallow what each raises.
+def call_handlers(
+    handlers: tuple[Handler, ...], event: Event, start: int = 0
+) -> tuple[int, Awaitable[None] | None, int]:
+    """Call ``handlers[start:]`` in order until one returns an awaitable (an async handler).
+
+    What each raises is logged and swallowed.
+
+    Returns:
+        How many raised, the awaitable (``None`` if every handler was synchronous) and the
+        index of the handler after the one that returned it.
+    """
+    failures = 0
+    for index, handler in enumerate(handlers[start:] if start else handlers, start):
+        try:
+            result = handler(event)
+        except Exception:
+            failures += 1
+            log_handler_failure(handler, event)
+            continue
+        if result is not None and inspect.isawaitable(result):
+            return failures, result, index + 1
+    return failures, None, len(handlers)
+
+
+async def run_handlers(handlers: tuple[Handler, ...], event: Event, start: int = 0) -> int:
+    """Run ``handlers[start:]`` in order, sync or async; log and swallow what each raises.
 
     Returns:
         How many of them raised.
     """
     failures = 0
-    for handler in handlers:
+    while True:
+        failed, pending, start = call_handlers(handlers, event, start)
+        failures += failed
+        if pending is None:
+            return failures
         try:
-            result = handler(event)
-            if result is not None and inspect.isawaitable(result):
-                await result
+            await pending
         except Exception:
             failures += 1
-            logger.exception(
-                "handler %s raised on %r (channel %r); other handlers still run",
-                getattr(handler, "__qualname__", handler),
-                event.name,
-                event.channel,
-            )
-    return failures
+            log_handler_failure(handlers[start - 1], event)
+
+
+def log_handler_failure(handler: Handler, event: Event) -> None:
+    """Log, with its traceback, that ``handler`` raised on ``event`` (call it in ``except``)."""
+    logger.exception(
+        "handler %s raised on %r (channel %r); other handlers still run",
+        getattr(handler, "__qualname__", handler),
+        event.name,
+        event.channel,
+    )
 
 
 async def maybe_await(result: Awaitable[None] | None) -> None:

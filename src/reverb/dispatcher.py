@@ -1,8 +1,14 @@
-"""The dispatch path: one task that runs handlers in arrival order, and the client's counters.
+"""The dispatch path: handlers run in arrival order, and the client's counters.
 
-:class:`Dispatcher` takes events off an :class:`Inbox` in arrival order and runs their
-handlers, so a slow handler delays later handlers but never the read loop, keepalive or
-subscription replies. :class:`ErrorHandlers` are the client's ``on_error`` callbacks.
+:class:`Dispatcher` runs each event's handlers at once, from the frame reader, while nothing
+is queued and they are plain functions: a flood of events costs no task switch, no queue and
+no coroutine per event. Everything else waits in an :class:`Inbox` for the dispatcher's task,
+in arrival order: events behind an async handler that has not finished, events of channels
+that transform them first (encrypted ones), events of a channel whose ``subscribe()`` caller
+has not resumed yet (so a handler bound right after ``subscribe()`` returns sees the first
+one), and callbacks such as state changes. A slow async handler delays later handlers but
+never the read loop, keepalive or subscription replies. :class:`ErrorHandlers` are the
+client's ``on_error`` callbacks.
 """
 
 from __future__ import annotations
@@ -15,7 +21,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
-from .dispatch import HandlerRegistry, maybe_await, run_handlers
+from .dispatch import (
+    Handler,
+    HandlerRegistry,
+    call_handlers,
+    log_handler_failure,
+    maybe_await,
+    run_handlers,
+)
 from .exceptions import ReverbError
 from .messages import Event
 
@@ -93,11 +106,19 @@ class EventTarget(Protocol):
 
     A channel whose ``_opens_events`` is true gets each event through ``_open_event`` first:
     it returns the event as handlers should see it (decrypted, say), or ``None`` to withhold
-    it from every handler, the client-wide ones included.
+    it from every handler, the client-wide ones included. A channel whose ``_handled_inline``
+    is true (no ``_open_event``, the stock ``_handle_event``) may have its ``_handlers``
+    called directly.
     """
 
     @property
     def _opens_events(self) -> bool: ...
+
+    @property
+    def _handled_inline(self) -> bool: ...
+
+    @property
+    def _handlers(self) -> HandlerRegistry: ...
 
     async def _open_event(self, event: Event) -> Event | None: ...
 
@@ -120,7 +141,15 @@ class Dispatcher:
         stats: where dispatched events and handler errors are counted.
     """
 
-    __slots__ = ("_backlog_warning", "_channels", "_handlers", "_inbox", "_stats", "_task")
+    __slots__ = (
+        "_backlog_warning",
+        "_channels",
+        "_handlers",
+        "_idle",
+        "_inbox",
+        "_stats",
+        "_task",
+    )
 
     def __init__(
         self, channels: Mapping[str, EventTarget], handlers: HandlerRegistry, stats: ClientStats
@@ -128,8 +157,10 @@ class Dispatcher:
         self._channels = channels
         self._handlers = handlers
         self._stats = stats
-        self._inbox: Inbox[Event | Call | None] | None = None
+        self._inbox: Inbox[Event | Call | asyncio.Future[None] | None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._idle = False
+        """Whether the task waits with nothing queued: events may then be handled at once."""
         self._backlog_warning = _FIRST_BACKLOG_WARNING
 
     @property
@@ -141,7 +172,8 @@ class Dispatcher:
         """Start the task, unless it runs already."""
         if self._task is not None and not self._task.done():
             return
-        self._inbox = inbox = Inbox[Event | Call | None]()
+        self._inbox = inbox = Inbox[Event | Call | asyncio.Future[None] | None]()
+        self._idle = True
         self._task = asyncio.get_running_loop().create_task(
             self._run(inbox), name="reverb-dispatcher"
         )
@@ -153,6 +185,7 @@ class Dispatcher:
             return
         self._inbox = None
         self._task = None
+        self._idle = False
         inbox.put(None)
         if task is asyncio.current_task():
             return  # stopped from a handler: the task ends after that handler
@@ -160,7 +193,17 @@ class Dispatcher:
             await task
 
     def put(self, event: Event) -> None:
-        """Queue an event; warn (at doubling backlogs) when handlers fall behind."""
+        """Handle an event now if nothing is queued, else queue it.
+
+        Warns (at doubling backlogs) when handlers fall behind.
+        """
+        if self._idle:
+            name = event.channel
+            channel = self._channels.get(name) if name is not None else None
+            if channel is None or channel._handled_inline:
+                self._handle_now(event, channel)
+                return
+            self._idle = False
         inbox = self._inbox
         if inbox is None:
             return
@@ -172,22 +215,83 @@ class Dispatcher:
             )
             self._backlog_warning *= 2
 
+    def hold_until(self, resumed: asyncio.Future[None]) -> None:
+        """Keep every later event and callback queued until ``resumed`` is done."""
+        inbox = self._inbox
+        if inbox is not None:
+            self._idle = False
+            inbox.put(resumed)
+
     def put_call(self, call: Call) -> None:
         """Queue a callback to run in order with the events."""
         inbox = self._inbox
         if inbox is not None:
+            self._idle = False
             inbox.put(call)
 
-    async def _run(self, inbox: Inbox[Event | Call | None]) -> None:
+    def _handle_now(self, event: Event, channel: EventTarget | None) -> None:
+        """Call the handlers of ``event`` here; queue the rest behind an async one's awaitable."""
+        stats = self._stats
+        if channel is not None:
+            handlers = channel._handlers.handlers_for(event.name)
+            if handlers:
+                failures, pending, after = call_handlers(handlers, event)
+                if failures:
+                    stats.handler_errors += failures
+                if pending is not None:
+                    self.put_call(self._finishing(event, handlers, pending, after, True))
+                    return
+        handlers = self._handlers.handlers_for(event.name)
+        if handlers:
+            failures, pending, after = call_handlers(handlers, event)
+            if failures:
+                stats.handler_errors += failures
+            if pending is not None:
+                self.put_call(self._finishing(event, handlers, pending, after, False))
+                return
+        stats.events_dispatched += 1
+
+    def _finishing(
+        self,
+        event: Event,
+        handlers: tuple[Handler, ...],
+        pending: Awaitable[None],
+        after: int,
+        then_client_handlers: bool,
+    ) -> Call:
+        """The rest of an event's handling once an async handler returned ``pending``."""
+
+        async def finish() -> None:
+            stats = self._stats
+            try:
+                await pending
+            except Exception:
+                stats.handler_errors += 1
+                log_handler_failure(handlers[after - 1], event)
+            stats.handler_errors += await run_handlers(handlers, event, after)
+            if then_client_handlers:
+                client_handlers = self._handlers.handlers_for(event.name)
+                if client_handlers:
+                    stats.handler_errors += await run_handlers(client_handlers, event)
+            stats.events_dispatched += 1
+
+        return finish
+
+    async def _run(self, inbox: Inbox[Event | Call | asyncio.Future[None] | None]) -> None:
         channels = self._channels
         handlers = self._handlers
         stats = self._stats
         while True:
-            await inbox.wait()
+            if not inbox:
+                self._idle = self._inbox is inbox
+                await inbox.wait()
             while inbox:
                 item = inbox.pop()
                 if item is None:
                     return
+                if isinstance(item, asyncio.Future):
+                    await asyncio.shield(item)
+                    continue
                 if item.__class__ is not Event:
                     try:
                         await item()  # type: ignore[operator]

@@ -34,6 +34,7 @@ __all__ = [
     "Message",
     "decode_data",
     "decode_frame",
+    "decode_received",
     "encode_json",
     "json_codec",
     "use_json",
@@ -76,6 +77,8 @@ def _orjson_encode(value: Any) -> str:
 
 
 _decode: Callable[[str | bytes], Any] = _std_decode
+_loads: Callable[[str | bytes], Any] = _std_decode
+"""The codec's own decoder, without the fallback (``orjson.loads`` with orjson)."""
 _encode: Callable[[Any], str] = _std_encode
 _codec = "json"
 
@@ -89,13 +92,13 @@ def use_json(codec: Literal["auto", "json", "orjson"] = "auto") -> str:
     Raises:
         ImportError: ``"orjson"`` was asked for and is not installed.
     """
-    global _decode, _encode, _codec
+    global _decode, _encode, _codec, _loads
     if codec == "orjson" or (codec == "auto" and orjson is not None):
         if orjson is None:
             raise ImportError('orjson is not installed: pip install "python-reverb[fast]"')
-        _decode, _encode, _codec = _orjson_decode, _orjson_encode, "orjson"
+        _decode, _encode, _codec, _loads = _orjson_decode, _orjson_encode, "orjson", orjson.loads
     else:
-        _decode, _encode, _codec = _std_decode, _std_encode, "json"
+        _decode, _encode, _codec, _loads = _std_decode, _std_encode, "json", _std_decode
     return _codec
 
 
@@ -132,6 +135,39 @@ def decode_frame(text: str | bytes) -> tuple[str, Any, str | None, str | None]:
         raw = _decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError(f"frame is not valid JSON ({exc.__class__.__name__})") from exc
+    return _fields(raw)
+
+
+def decode_received(text: str | bytes) -> Event | tuple[str, Any, str | None, str | None]:
+    """Parse one received frame: an :class:`Event` for a channel's event, else its fields.
+
+    The receive hot path: a broadcast or client event (a string ``event`` not starting with
+    ``pusher``, a string ``channel``) becomes its :class:`Event` directly; any other frame
+    comes back as :func:`decode_frame`'s ``(event, data, channel, user_id)``.
+
+    Raises:
+        ProtocolError: as :func:`decode_frame`.
+    """
+    try:
+        raw = _loads(text)
+    except (ValueError, RecursionError):  # what orjson refuses goes through the fallback
+        return decode_frame(text)
+    if raw.__class__ is dict:
+        name = raw.get("event")
+        channel = raw.get("channel")
+        if name.__class__ is str and channel.__class__ is str and not name.startswith("pusher"):
+            data = raw.get("data")
+            if data.__class__ is str:
+                try:
+                    data = _loads(data)
+                except (ValueError, RecursionError):
+                    data = decode_data(data)
+            user_id = raw.get("user_id")
+            return _new_event(name, channel, data, None if user_id is None else str(user_id))
+    return _fields(raw)
+
+
+def _fields(raw: Any) -> tuple[str, Any, str | None, str | None]:
     if raw.__class__ is not dict:
         raise ProtocolError(f"frame is a JSON {type(raw).__name__}, not an object")
     event = raw.get("event")
@@ -214,5 +250,29 @@ class Event:
     data: Any = None
     user_id: str | None = None
 
+
+def _event_factory() -> Callable[[str, str | None, Any, str | None], Event]:
+    """``Event(name, channel, data, user_id)`` at half the cost of the frozen dataclass's
+    ``__init__`` (which sets each field through ``object.__setattr__``); the same object.
+    """
+    new = object.__new__
+    fields = vars(Event)
+    set_name = fields["name"].__set__
+    set_channel = fields["channel"].__set__
+    set_data = fields["data"].__set__
+    set_user_id = fields["user_id"].__set__
+
+    def new_event(name: str, channel: str | None, data: Any, user_id: str | None) -> Event:
+        event = new(Event)
+        set_name(event, name)
+        set_channel(event, channel)
+        set_data(event, data)
+        set_user_id(event, user_id)
+        return event
+
+    return new_event
+
+
+_new_event = _event_factory()
 
 use_json()

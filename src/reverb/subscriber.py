@@ -211,7 +211,9 @@ class Subscriber:
             logger.error("%s", settled.error)
         channel = self._channels.get(settled.channel)
         if channel is not None:
-            channel._release_waiters(settled.error)
+            hold = channel._release_waiters(settled.error)
+            if hold is not None:
+                self._dispatcher.hold_until(hold)
 
     async def _authorize(self, requests: list[Authorize]) -> None:
         limit = asyncio.Semaphore(AUTHORIZATION_CONCURRENCY)

@@ -230,9 +230,11 @@ class ClientProtocol:
         data: Any = {}
         if subscription.kind is ChannelKind.PRESENCE:
             data = subscription.members.snapshot()
+        # Delivered before the waiters wake: handlers bound beforehand see it before
+        # subscribe() returns, and events after it wait for the caller (see Settled).
         return [
-            Settled(subscription.name),
             Deliver(Event("pusher:subscription_succeeded", subscription.name, data)),
+            Settled(subscription.name),
         ]
 
     def _refused(self, event: SubscriptionFailed) -> list[Action]:
@@ -254,8 +256,8 @@ class ClientProtocol:
             "code": getattr(error, "code", None),
         }
         return [
-            Settled(subscription.name, error),
             Deliver(Event("pusher:subscription_error", subscription.name, data)),
+            Settled(subscription.name, error),
         ]
 
     def _member_changed(self, event: MemberAdded | MemberRemoved) -> list[Action]:

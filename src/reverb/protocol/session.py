@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any
 
 from ..exceptions import ClientEventError, ConnectionError, ProtocolError
-from ..messages import Event, Message, decode_frame, encode_json
+from ..messages import Event, Message, decode_received, encode_json
 
 __all__ = [
     "Dropped",
@@ -160,6 +160,7 @@ class SessionPhase(Enum):
     CLOSED = "closed"
 
 
+_OPEN = SessionPhase.OPEN
 _PING_FRAME = Message("pusher:ping", {}).encode()
 _PONG_FRAME = Message("pusher:pong", {}).encode()
 _CLIENT_EVENT_REFUSAL = "not a member"
@@ -208,11 +209,15 @@ class PusherSession:
         for bad input: malformed frames come back as :class:`Dropped`.
         """
         try:
-            fields = decode_frame(text)
+            fields = decode_received(text)
         except ProtocolError as exc:
             return Dropped(str(exc))
+        if isinstance(fields, Event):  # the hot path: broadcasts and client events
+            if self.phase is _OPEN:
+                return fields
+            return Dropped(f"{fields.name!r} before the connection was established")
         name = fields[0]
-        if not name.startswith("pusher"):  # the hot path: broadcasts and client events
+        if not name.startswith("pusher"):
             return self._channel_event(*fields)
         message = Message(*fields)
         if name == "pusher:ping":

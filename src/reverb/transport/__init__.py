@@ -1,7 +1,9 @@
 """The narrow seam between python-reverb and a websocket library.
 
 The connection needs five things from a websocket: open it, send text, receive text, close it
-politely, abort it. :class:`Transport` names them. Two implementations ship:
+politely, abort it. :class:`Transport` names them; a :class:`PushTransport` can also hand
+frames to a callback as it parses them (:func:`deliver_frames` reads either kind). Two
+implementations ship:
 :func:`connect_websockets` (the ``websockets`` library, always installed) and
 :func:`reverb.transport.picows.connect_picows` (compiled, with the ``fast`` extra). The
 ``transport`` setting picks one (:func:`transport_factory_for`); any other implementation (a
@@ -15,10 +17,20 @@ import importlib.util
 from typing import Literal
 
 from ..exceptions import ConfigurationError
-from .base import Transport, TransportClosed, TransportFactory, TransportOptions
+from .base import (
+    FrameSink,
+    PushTransport,
+    Transport,
+    TransportClosed,
+    TransportFactory,
+    TransportOptions,
+    deliver_frames,
+)
 from .websockets import WebsocketsTransport, connect_websockets
 
 __all__ = [
+    "FrameSink",
+    "PushTransport",
     "Transport",
     "TransportClosed",
     "TransportFactory",
@@ -26,6 +38,7 @@ __all__ = [
     "TransportOptions",
     "WebsocketsTransport",
     "connect_websockets",
+    "deliver_frames",
     "transport_factory_for",
 ]
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..exceptions import ReverbError
 
-__all__ = ["Transport", "TransportClosed", "TransportFactory", "TransportOptions"]
+__all__ = [
+    "FrameSink",
+    "PushTransport",
+    "Transport",
+    "TransportClosed",
+    "TransportFactory",
+    "TransportOptions",
+    "deliver_frames",
+]
 
 
 class TransportClosed(ReverbError):
@@ -48,6 +56,43 @@ class Transport(Protocol):
     def abort(self) -> None:
         """Drop the connection at once, without a handshake (for dead peers)."""
         ...
+
+
+FrameSink = Callable[[str | bytes], None]
+"""Takes one received message (``str``, or the UTF-8 ``bytes`` of a text frame); never awaits."""
+
+
+@runtime_checkable
+class PushTransport(Transport, Protocol):
+    """A :class:`Transport` that can hand frames over as they are parsed, without a read task.
+
+    The compiled transport does: its frame reader calls the sink directly, so a flood of
+    events costs no ``await`` per frame. Transports without it are read with :meth:`recv`.
+    """
+
+    async def deliver(self, sink: FrameSink) -> int | None:
+        """Hand every message to ``sink`` in order until the websocket closes.
+
+        Messages already received but not yet taken by :meth:`recv` go first. Returns the
+        close code received (``None`` without one).
+        """
+        ...
+
+
+async def deliver_frames(transport: Transport, sink: FrameSink) -> int | None:
+    """Hand every message of ``transport`` to ``sink`` until it closes; return the close code.
+
+    Uses :meth:`PushTransport.deliver` when the transport has it, else a :meth:`recv` loop.
+    """
+    if isinstance(transport, PushTransport):
+        return await transport.deliver(sink)
+    recv = transport.recv
+    while True:
+        try:
+            text = await recv()
+        except TransportClosed as exc:
+            return exc.code
+        sink(text)
 
 
 @dataclass(frozen=True, slots=True)

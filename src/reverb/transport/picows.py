@@ -1,7 +1,8 @@
 """The compiled :class:`~reverb.transport.Transport`: ``picows`` (installed by the ``fast`` extra).
 
-picows parses frames in Cython and hands each one to a listener callback; this module queues
-them for :meth:`PicowsTransport.recv`, reassembles fragmented messages, answers the server's
+picows parses frames in Cython and hands each one to a listener callback; this module passes
+them straight on to the sink of :meth:`PicowsTransport.deliver` (no ``await`` per frame) or
+queues them for :meth:`PicowsTransport.recv`, reassembles fragmented messages, answers the server's
 close frame, pauses reading while too many frames wait (like ``websockets``' ``max_queue``) and
 waits for the socket's buffer to drain when sending. picows' exceptions are translated here and
 nowhere else. Text frames come back as UTF-8 ``bytes``: :func:`reverb.messages.decode_frame`
@@ -33,7 +34,7 @@ from python_socks import ProxyError  # picows' dependency for proxies
 from .._version import __version__
 from ..exceptions import ConnectionError
 from ..redaction import RedactingLogger
-from .base import TransportClosed, TransportOptions
+from .base import FrameSink, TransportClosed, TransportOptions
 
 __all__ = ["PicowsTransport", "connect_picows"]
 
@@ -42,6 +43,8 @@ _PAUSE_AT = 4096
 """Frames waiting in the queue above which the socket stops being read."""
 _RESUME_AT = 1024
 _NO_LIMIT = 2**62
+_READ_BUFFER_SIZE = 2048
+"""picows' first read buffer (its default is 16 KiB); it grows when a frame needs more."""
 _CLOSE_TIMEOUT = 2.0
 _NO_STATUS = 1005
 """The code of a close frame without one, as RFC 6455 and ``websockets`` report it."""
@@ -62,6 +65,8 @@ class PicowsTransport(WSListener):
         self._code: int | None = None
         self._reason = ""
         self._retriever: asyncio.Future[None] | None = None
+        self._sink: FrameSink | None = None
+        self._closed: asyncio.Future[None] | None = None
 
     # -- picows callbacks (called by its frame reader, never by the client) -----------------
 
@@ -76,14 +81,21 @@ class PicowsTransport(WSListener):
             return  # closing (by us, or by picows after a protocol error): data is dropped
         if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
             if frame.fin:
-                self._push(frame.get_payload_as_bytes())
+                sink = self._sink
+                if sink is None:
+                    self._push(frame.get_payload_as_bytes())
+                else:
+                    sink(frame.get_payload_as_bytes())
             else:
                 self._fragments = [frame.get_payload_as_bytes()]
         elif kind is WSMsgType.CONTINUATION:
             self._fragments.append(frame.get_payload_as_bytes())
             if frame.fin:
-                self._push(b"".join(self._fragments))
-                self._fragments = []
+                payload, self._fragments = b"".join(self._fragments), []
+                if self._sink is None:
+                    self._push(payload)
+                else:
+                    self._sink(payload)
         elif kind is WSMsgType.CLOSE:
             code = _code(frame.get_close_code())
             self._code = _NO_STATUS if code == 0 else code
@@ -96,6 +108,9 @@ class PicowsTransport(WSListener):
         """Wake whoever waits: recv raises once the queue is empty, send raises at once."""
         self._disconnected = True
         self._wake()
+        closed = self._closed
+        if closed is not None and not closed.done():
+            closed.set_result(None)
         # picows keeps a protocol error (an oversized frame, say) in the future that
         # wait_disconnected() awaits; retrieve it so asyncio does not report it as unhandled.
         self._retriever = asyncio.ensure_future(_retrieve(transport))
@@ -168,6 +183,27 @@ class PicowsTransport(WSListener):
             self._ws.underlying_transport.resume_reading()
         return frames.popleft()
 
+    async def deliver(self, sink: FrameSink) -> int | None:
+        """Hand every message to ``sink`` as picows parses it, until the websocket closes.
+
+        Returns the close code received (``None`` without one).
+        """
+        frames = self._frames
+        while frames:
+            sink(frames.popleft())
+        if self._reading_paused and self._ws is not None:
+            self._reading_paused = False
+            self._ws.underlying_transport.resume_reading()
+        if not self._disconnected:
+            self._closed = asyncio.get_running_loop().create_future()
+            self._sink = sink
+            try:
+                await self._closed
+            finally:
+                self._sink = None
+                self._closed = None
+        return self._code
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame and wait a bounded time for the server's, then disconnect."""
         ws = self._ws
@@ -234,6 +270,7 @@ async def connect_picows(url: str, options: TransportOptions) -> PicowsTransport
                 max_frame_size=options.max_size or _NO_LIMIT,
                 extra_headers=headers,
                 max_redirects=0,
+                read_buffer_init_size=_READ_BUFFER_SIZE,
                 **extra,
             )
     except WSHandshakeError as exc:
