@@ -14,10 +14,9 @@ setting). pusher-js has no setting either: it waits a fixed second after a close
 an attempt that fails (the port still closed) is retried only when its 15 s attempt timeout runs
 out. The server restarts within that second (about 0.3 s), so pusher-js's first attempt finds it
 up, and its time is counted from that attempt (``retrying``), not from the server accepting. A
-client that has not confirmed every channel
-TIMEOUT seconds after the server accepts is recorded as "did not recover K of CHANNELS" for that
-restart. Rounds are interleaved: every client once per round, in a rotated order, each with its
-own restart of the same server.
+client that has not confirmed every channel TIMEOUT seconds after that start is recorded as "did
+not recover K of CHANNELS" for that restart. Rounds are interleaved: every client once per round,
+in a rotated order, each a new client process with its own restart of the same server.
 
     python benchmarks/recovery.py [--channels 100] [--rounds 5] [--timeout 5] [--kinds k1,k2]
         [--json OUT]
@@ -238,8 +237,8 @@ WHY = {
     " `subscribe` is called and never keeps the result (`Channel.auth` stays `None`), so the"
     " server refuses them and only the public channels come back.",
     "asyncpusher": "asyncpusher resubscribes only with `auto_sub=True`; its wait between attempts"
-    " grows with every failed attempt and is never reset, so without the zero wait used here a"
-    " restart costs it seconds.",
+    " (random, 1 to 2^n s) grows with every failed attempt and a successful connection does not"
+    " reset it, so without the zero wait used here every restart costs it more seconds.",
     "pusher-js": "pusher-js retries a closed connection after a fixed 1 s; if the port is still"
     " closed then, its next attempt comes only when the 15 s attempt timeout runs out.",
 }

@@ -17,7 +17,8 @@ connection. The client exits when stdin closes.
 
 Back-off: python-reverb runs with ``reconnect_delay=0`` and no jitter, pysher with
 ``reconnect_interval=0``; asyncpusher has no setting (it waits a random 1 to 2^n seconds, n the
-failed attempts so far, never reset), so its ``Connection._get_wait_time`` is replaced by zero.
+failed attempts so far, not reset by a successful connection), so its
+``Connection._get_wait_time`` is replaced by zero.
 """
 
 from __future__ import annotations

@@ -250,7 +250,9 @@ def pair_table(results: dict[str, Any]) -> str:
             " | events/s (median) | min-max |",
             "|---|---|---|",
             f"| one client alone | {cells(pair['alone'])} |",
-            f"| two clients at once, each | {cells(pair['each'])} |",
+            f"| two clients at once, each (both together) | {cells(pair['each'])} |",
+            f"| two clients at once, the first released | {cells(pair['each'][0::2])} |",
+            f"| two clients at once, the second released | {cells(pair['each'][1::2])} |",
             f"| two clients at once, together (2 x {count:,} events / first ask to last event)"
             f" | {cells(pair['aggregate'])} |",
         ]
