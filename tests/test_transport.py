@@ -192,17 +192,16 @@ async def test_a_silent_server_times_out_the_open(connect: TransportFactory) -> 
 
 
 async def test_close_sends_the_code_to_the_server(connect: TransportFactory) -> None:
-    codes: list[int | None] = []
+    codes: asyncio.Queue[int | None] = asyncio.Queue()
 
     async def record(ws: ServerConnection) -> None:
         await ws.wait_closed()
-        codes.append(ws.close_code)
+        codes.put_nowait(ws.close_code)
 
     async with serve(record, "127.0.0.1", 0) as running:
         transport = await connect(url_of(running), TransportOptions())
         await transport.close(4000, "bye")
-        await asyncio.sleep(0.1)
-    assert codes == [4000]
+        assert await asyncio.wait_for(codes.get(), 5) == 4000
 
 
 async def test_wss_with_a_private_ca(connect: TransportFactory) -> None:
