@@ -3,17 +3,27 @@
 It speaks Reverb's dialect by default (string ``data`` on server events, channel-less 4009 on
 a bad signature, pong without data) and records every frame the client sends, so tests of the
 asyncio layer can run without sockets and can inject drops, refusals and silence at will.
+
+The same server also listens on real TCP (:meth:`FakeServer.serve`), for tests that must run
+the client's real transports (websockets, picows): there :meth:`FakeSocket.push_many` writes
+its frames in one TCP write, so the client parses them in one batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
+
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from reverb import ReverbClient
 from reverb.transport import TransportClosed, TransportOptions
@@ -66,13 +76,74 @@ class FakeSocket:
         """Deliver a frame to the client."""
         self.inbox.put_nowait(frame if isinstance(frame, str) else json.dumps(frame))
 
+    def push_many(self, frames: Sequence[dict[str, Any] | str]) -> None:
+        """Deliver frames in one go: all are queued before the client reads the first."""
+        for frame in frames:
+            self.push(frame)
+
     def drop(self, code: int | None = None) -> None:
         """End the connection from the server side (``None``: no close frame, like Reverb)."""
         self._end(code)
 
 
+class WireSocket(FakeSocket):
+    """One client connection over real TCP (made by :meth:`FakeServer.serve`).
+
+    The server side of it only: ``push``, ``push_many``, ``drop``, ``sent``, ``channels``. The
+    client talks to it with a real transport, never with :class:`FakeSocket`'s methods.
+    """
+
+    def __init__(
+        self,
+        server: FakeServer,
+        url: str,
+        socket_id: str,
+        protocol: ServerProtocol,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        super().__init__(server, url, socket_id)
+        self._protocol = protocol
+        self._writer = writer
+
+    def push(self, frame: dict[str, Any] | str) -> None:
+        """Send a frame to the client, in a TCP write of its own."""
+        self.push_many([frame])
+
+    def push_many(self, frames: Sequence[dict[str, Any] | str]) -> None:
+        """Send frames in ONE TCP write, so the client parses them in one batch."""
+        if not self.open:
+            return
+        for frame in frames:
+            text = frame if isinstance(frame, str) else json.dumps(frame)
+            self._protocol.send_text(text.encode())
+        self._flush()
+
+    def drop(self, code: int | None = None) -> None:
+        """End the connection: ``None`` resets TCP with no close frame (as Reverb does)."""
+        if not self.open:
+            return
+        self.open = False
+        if code is None:
+            self._writer.transport.abort()
+        else:
+            self._protocol.send_close(code, "")
+            self._flush()
+            self._writer.close()
+
+    def _flush(self) -> None:
+        data = b"".join(self._protocol.data_to_send())
+        if data and not self._writer.is_closing():
+            self._writer.write(data)
+
+
+def event_frame(channel: str, event: str, data: Any) -> dict[str, Any]:
+    """A broadcast frame as the server sends it (``data`` JSON-encoded in a string)."""
+    return FakeServer._server_event(event, data, channel)
+
+
 class FakeServer:
-    """A scriptable server; pass :meth:`connect` as ``transport_factory``.
+    """A scriptable server; pass :meth:`connect` as ``transport_factory``, or connect real
+    transports to the address :meth:`serve` yields.
 
     Args:
         secret: verify subscription signatures with this secret (``None``: accept any).
@@ -101,6 +172,7 @@ class FakeServer:
         self.unreachable = False
         self._ids = itertools.count(1)
         self.on_frame: Callable[[FakeSocket, dict[str, Any]], None] | None = None
+        self._confirmations: dict[str, list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]] = {}
 
     # -- the transport factory --------------------------------------------------------------
 
@@ -112,6 +184,95 @@ class FakeServer:
             raise ConnectionError("connection refused (fake server down)")
         socket = FakeSocket(self, url, f"{next(self._ids)}.{next(self._ids)}")
         self.sockets.append(socket)
+        self._greet(socket)
+        return socket
+
+    # -- real TCP ------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def serve(self, host: str = "127.0.0.1") -> AsyncIterator[tuple[str, int]]:
+        """Listen for real websocket clients; yields ``(host, port)``.
+
+        Each connection is a :class:`WireSocket` in :attr:`sockets`; the server behaves as
+        with :meth:`connect` (``unreachable`` aside).
+        """
+        handlers: set[asyncio.Task[None]] = set()
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            handlers.add(task)
+            try:
+                await self._serve_wire(reader, writer, host)
+            finally:
+                handlers.discard(task)
+
+        listener = await asyncio.start_server(accept, host, 0)
+        port = listener.sockets[0].getsockname()[1]
+        try:
+            yield host, port
+        finally:
+            listener.close()
+            for socket in self.sockets:
+                if isinstance(socket, WireSocket):
+                    socket.drop(None)
+            for task in list(handlers):
+                task.cancel()
+            if handlers:
+                await asyncio.wait(handlers, timeout=2)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    await listener.wait_closed()
+
+    async def _serve_wire(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str
+    ) -> None:
+        protocol = ServerProtocol(max_size=None)
+        socket: WireSocket | None = None
+        try:
+            request: Request | None = None
+            while request is None:
+                data = await reader.read(65536)
+                if not data:
+                    return
+                protocol.receive_data(data)
+                request = next(
+                    (e for e in protocol.events_received() if isinstance(e, Request)), None
+                )
+            protocol.send_response(protocol.accept(request))
+            self.attempts += 1
+            port = writer.get_extra_info("sockname")[1]
+            socket = WireSocket(
+                self,
+                f"ws://{host}:{port}{request.path}",
+                f"{next(self._ids)}.{next(self._ids)}",
+                protocol,
+                writer,
+            )
+            self.sockets.append(socket)
+            self._greet(socket)  # the upgrade response and the greeting: one write
+            while socket.open:
+                data = await reader.read(65536)
+                if not data:
+                    protocol.receive_eof()
+                else:
+                    protocol.receive_data(data)
+                for event in protocol.events_received():
+                    if isinstance(event, Frame) and event.opcode is Opcode.TEXT and socket.open:
+                        frame = json.loads(bytes(event.data))
+                        socket.sent.append(frame)
+                        self._handle(socket, frame)
+                socket._flush()  # pongs and close replies
+                if not data or protocol.state in (State.CLOSING, State.CLOSED):
+                    break
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if socket is not None:
+                socket.open = False
+            writer.close()
+
+    def _greet(self, socket: FakeSocket) -> None:
         if self.refuse is not None:
             socket.push(self._server_event("pusher:error", {"code": self.refuse, "message": "no"}))
             socket.drop(None)
@@ -122,7 +283,6 @@ class FakeServer:
                     {"socket_id": socket.socket_id, "activity_timeout": self.activity_timeout},
                 )
             )
-        return socket
 
     # -- observing ----------------------------------------------------------------------------
 
@@ -156,6 +316,19 @@ class FakeServer:
         if channel is not None:
             frame["channel"] = channel
         return frame
+
+    def confirm_with(
+        self,
+        channel: str,
+        *,
+        before: Sequence[dict[str, Any]] = (),
+        after: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Send ``before``, the next ``subscription_succeeded`` of ``channel``, then ``after``,
+        all in one go (one TCP write on a :class:`WireSocket`). Calls queue up: each one
+        shapes one confirmation, in order.
+        """
+        self._confirmations.setdefault(channel, []).append((list(before), list(after)))
 
     def broadcast(self, channel: str, event: str, data: Any) -> None:
         """Send an API-style event (double-encoded data) to subscribers of ``channel``."""
@@ -197,7 +370,13 @@ class FakeServer:
                 str(member["user_id"]): member.get("user_info"),
             }
             payload = {"presence": {"count": len(members), "ids": list(members), "hash": members}}
-        socket.push(self._server_event("pusher_internal:subscription_succeeded", payload, channel))
+        succeeded = self._server_event("pusher_internal:subscription_succeeded", payload, channel)
+        queued = self._confirmations.get(channel)
+        if queued:
+            before, after = queued.pop(0)
+            socket.push_many([*before, succeeded, *after])
+        else:
+            socket.push(succeeded)
 
 
 def fake_client(server: FakeServer, **settings: Any) -> ReverbClient:
