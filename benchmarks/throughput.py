@@ -187,6 +187,9 @@ def measure_pair(server: FloodServer, count: int, rounds: int) -> dict[str, Any]
     aggregate: list[float] = []
     span_ms: list[float] = []
     skew_ms: list[float] = []
+    shares: dict[str, list[float]] = {"alone_running": [], "alone_queued": []}
+    shares.update(pair_running=[], pair_queued=[])
+    load = os.getloadavg()[0]
     in_order = True
     pair_cpu: list[float] = []
     problem = None
@@ -199,6 +202,9 @@ def measure_pair(server: FloodServer, count: int, rounds: int) -> dict[str, Any]
                     raise RuntimeError(f"received {[r['received'] for r in results]} of {count}")
                 in_order = in_order and all(r["in_order"] for r in results)
                 rates = [count / r["seconds"] for r in results]
+                which = "alone" if clients == 1 else "pair"
+                shares[f"{which}_running"] += [r["running"] / r["seconds"] for r in results]
+                shares[f"{which}_queued"] += [r["queued"] / r["seconds"] for r in results]
                 if clients == 1:
                     alone += rates
                     server.reports()
@@ -225,6 +231,9 @@ def measure_pair(server: FloodServer, count: int, rounds: int) -> dict[str, Any]
         aggregate=aggregate,
         span_ms=span_ms,
         skew_ms=skew_ms,
+        load_before=load,
+        load_after=os.getloadavg()[0],
+        **shares,
         alone_median=median(alone),
         each_median=median(each),
         aggregate_median=median(aggregate),
@@ -265,24 +274,56 @@ def pair_note(results: dict[str, Any]) -> str:
         return ""
     alone, together = pair["alone_median"], pair["aggregate_median"]
     cores = os.cpu_count() or 1
-    verdict = (
-        f"Together the two took {together / alone:.2f}x the events per second one takes alone:"
-        " the server fed more than one fastest client can take, so the single-client rows above"
-        " measure the clients, not the server."
-        if together >= alone
-        else f"Together the two took only {together / alone:.2f}x the events per second one takes"
-        " alone, so this run does not show headroom in the server; look at its CPU share below."
-    )
+    measured = bool(pair.get("alone_running")) and any(pair["alone_running"])
+
+    def shares(which: str) -> tuple[float, float, float]:
+        running = median(pair[f"{which}_running"])
+        queued = median(pair[f"{which}_queued"])
+        return running, queued, max(0.0, 1.0 - running - queued)
+
+    where = ""
+    starved = False
+    if measured:
+        run1, queue1, sleep1 = shares("alone")
+        run2, queue2, sleep2 = shares("pair")
+        starved = sleep2 <= sleep1 + 0.05
+        where = (
+            f" Where each client's receiving thread spent the flood (medians, from"
+            f" /proc/thread-self/schedstat): alone {100 * run1:.0f} % on a core,"
+            f" {100 * queue1:.0f} % queued for one, {100 * sleep1:.0f} % asleep waiting for data;"
+            f" in pairs {100 * run2:.0f} % on a core, {100 * queue2:.0f} % queued,"
+            f" {100 * sleep2:.0f} % asleep. Queued time is lost to the other processes (the"
+            f" other client, the server and whatever else runs: the 1-minute load average was"
+            f" {pair['load_before']:.2f} before and {pair['load_after']:.2f} after); time asleep"
+            f" is the most the server can have held a client up."
+        )
+    if together >= alone:
+        verdict = (
+            f"Together the two took {together / alone:.2f}x the events per second one takes"
+            " alone: the server fed more than one fastest client can take, so the single-client"
+            " rows above measure the clients, not the server."
+        )
+    elif starved:
+        verdict = (
+            f"Together the two took only {together / alone:.2f}x the events per second one takes"
+            " alone, but they were not waiting for the server longer than one alone (time"
+            " asleep, below): they were short of cores."
+        )
+    else:
+        verdict = (
+            f"Together the two took only {together / alone:.2f}x the events per second one takes"
+            " alone and slept longer waiting for data, so this run does not rule out the server"
+            " as a limit."
+        )
     return (
         f"Each client is its own process; with the server that makes three processes on {cores}"
         f" cores, so the two clients and the server compete for the cores (one client alone"
         f" shares them only with the server): each ran at {pair['each_median'] / alone:.2f}x"
-        f" the rate of one alone (median). The total counts"
-        f" the time from the first client asking to the last event of either, so it also"
-        f" includes the gap between the two asking (median {median(pair['skew_ms']):.1f} ms of"
-        f" a {median(pair['span_ms']):.1f} ms span) and understates the server. {verdict} The"
-        f" server's CPU time per flood during the pairs was at most"
-        f" {pair['server_cpu_ms_max']:.1f} ms."
+        f" the rate of one alone (median). The total counts the time from the first client"
+        f" asking to the last event of either, so it also includes the gap between the two"
+        f" asking (median {median(pair['skew_ms']):.1f} ms of a {median(pair['span_ms']):.1f} ms"
+        f" span) and understates the server. {verdict} The server's CPU time per flood during"
+        f" the pairs was at most {pair['server_cpu_ms_max']:.1f} ms.{where}"
         + (" All events arrived in order." if pair["in_order"] else " SOME EVENTS OUT OF ORDER.")
     )
 

@@ -9,7 +9,9 @@ asking for the flood to the last event (so a client that decodes a batch before 
 handlers is timed fairly). With ``wait`` (the bare loops only), it prints ``ready`` once subscribed
 to ``flood`` and asks for the flood only after a line on stdin, so that several clients can be
 started together; the JSON line then also has ``first`` and ``last``, the ``time.perf_counter()``
-(CLOCK_MONOTONIC, shared by every process) of the two ends.
+(CLOCK_MONOTONIC, shared by every process) of the two ends, and ``running`` and ``queued``: the
+seconds of that span the client's thread spent on a core and waiting in the run queue for one
+(``/proc/thread-self/schedstat``); the rest it was asleep, waiting for data.
 
 KIND is one of the names in ``KINDS``.
 """
@@ -40,10 +42,13 @@ class Counter:
         self.first = 0.0
         self.last = 0.0
         self.done = threading.Event()
+        self.sched = (0, 0)
 
     def start(self) -> None:
         """Called just before asking for the flood (clients that batch can't hide decoding)."""
         self.first = time.perf_counter()
+        if WAIT:
+            self.sched = schedstat()
 
     def tick(self, seq: int) -> None:
         if seq != self.received:
@@ -51,6 +56,9 @@ class Counter:
         self.received += 1
         if self.received == self.count:
             self.last = time.perf_counter()
+            if WAIT:
+                running, queued = schedstat()
+                self.sched = (running - self.sched[0], queued - self.sched[1])
             self.done.set()
 
     def result(self) -> dict[str, Any]:
@@ -60,7 +68,19 @@ class Counter:
             "seconds": self.last - self.first,
             "first": self.first,
             "last": self.last,
+            "running": self.sched[0] / 1e9,
+            "queued": self.sched[1] / 1e9,
         }
+
+
+def schedstat() -> tuple[int, int]:
+    """This thread's nanoseconds on a core and waiting in the run queue (0, 0 if unknown)."""
+    try:
+        with open("/proc/thread-self/schedstat") as stat:
+            running, queued = stat.read().split()[:2]
+    except (OSError, ValueError):
+        return 0, 0
+    return int(running), int(queued)
 
 
 async def gate() -> None:

@@ -79,6 +79,11 @@ def test_throughput_fastest_client_alone_and_two_at_once(smoke: dict[str, Any]) 
     assert len(pair["each"]) == 2 * pair["rounds"] == 2 * len(pair["aggregate"])
     assert all(rate > 0 for rate in pair["alone"] + pair["each"] + pair["aggregate"])
     assert pair["in_order"]
+    for which, clients in (("alone", 1), ("pair", 2)):
+        for part in ("running", "queued"):  # shares of the flood time, from schedstat
+            shares = pair[f"{which}_{part}"]
+            assert len(shares) == clients * pair["rounds"]
+            assert all(0 <= share <= 1.5 for share in shares), (which, part, shares)
 
 
 def test_connections_all_subscribed(smoke: dict[str, Any]) -> None:
