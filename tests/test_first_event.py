@@ -191,17 +191,10 @@ def other_handler(style: str, gate: asyncio.Event, seen: list[int]) -> Callable[
     return {"sync": sync, "async": yielding, "async-blocked": blocked}[style]
 
 
-LOSES_THE_BATCH = (
-    "the other channel's event wakes the dispatcher before subscribe()'s waiter, and the "
-    "dispatcher drains the whole batch (the new channel's events too) before subscribe() "
-    "returns, so they reach a channel with no handler yet"
-)
-
-
 @pytest.mark.parametrize(
     "style",
     [
-        pytest.param("sync", marks=pytest.mark.xfail(strict=True, reason=LOSES_THE_BATCH)),
+        "sync",
         "async",
         "async-blocked",
     ],
@@ -243,14 +236,6 @@ async def test_client_wide_handler_when_another_channels_event_leads_the_batch(
         assert other_received.seqs == [0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the first confirmation's pusher:subscription_succeeded (delivered right after its "
-        "Settled) wakes the dispatcher before the second subscribe()'s waiter, so the second "
-        "channel's events are dispatched before its subscribe() returns"
-    ),
-)
 async def test_two_subscriptions_confirmed_in_one_batch_each_bound_after_its_subscribe(
     wire: Wire,
 ) -> None:

@@ -128,12 +128,16 @@ class EventTarget(Protocol):
 Call: TypeAlias = Callable[[], Awaitable[None]]
 """A callback the dispatcher runs in turn with the events (state changes, disconnects)."""
 
+Item: TypeAlias = "Event | Call | asyncio.Future[None] | None"
+"""What the dispatcher's queue holds: an event, a callback, a hold to wait for, or the end."""
+
 
 class Dispatcher:
-    """Runs handlers on one task, in arrival order, each isolated from the others' errors.
+    """Runs handlers in arrival order, each isolated from the others' errors.
 
-    Each event goes to its channel's ``_handle_event`` (found by name at dispatch time), then
-    to the client-wide handlers.
+    Each event goes to its channel's handlers (found by name at dispatch time), then to the
+    client-wide handlers: at once while nothing waits, else on the dispatcher's task, which
+    exists only once something had to wait.
 
     Args:
         channels: the channel objects by name.
@@ -143,10 +147,13 @@ class Dispatcher:
 
     __slots__ = (
         "_backlog_warning",
+        "_busy",
         "_channels",
         "_handlers",
+        "_holds",
         "_idle",
         "_inbox",
+        "_running",
         "_stats",
         "_task",
     )
@@ -157,35 +164,38 @@ class Dispatcher:
         self._channels = channels
         self._handlers = handlers
         self._stats = stats
-        self._inbox: Inbox[Event | Call | asyncio.Future[None] | None] | None = None
+        self._running = False
+        self._inbox: Inbox[Item] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._busy = False
+        """Whether queued work is unfinished (queued, or its handler still awaited)."""
+        self._holds: list[asyncio.Future[None]] = []
+        """Holds (see :meth:`hold_until`) that no queued item waits behind yet."""
         self._idle = False
-        """Whether the task waits with nothing queued: events may then be handled at once."""
+        """Running, nothing queued or unfinished, no hold: events may be handled at once."""
         self._backlog_warning = _FIRST_BACKLOG_WARNING
 
     @property
     def task(self) -> asyncio.Task[None] | None:
-        """The running dispatcher task, if any."""
+        """The dispatcher's task, if something had to be queued since :meth:`start`."""
         return self._task
 
     def start(self) -> None:
-        """Start the task, unless it runs already."""
-        if self._task is not None and not self._task.done():
-            return
-        self._inbox = inbox = Inbox[Event | Call | asyncio.Future[None] | None]()
-        self._idle = True
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(inbox), name="reverb-dispatcher"
-        )
+        """Accept events (until :meth:`stop`)."""
+        if not self._running:
+            self._running = True
+            self._update_idle()
 
     async def stop(self) -> None:
         """Let the queued work run, then end the task (at once, if called from a handler)."""
+        self._running = False
+        self._idle = False
+        self._holds.clear()
         task, inbox = self._task, self._inbox
+        self._task = self._inbox = None
+        self._busy = False
         if task is None or inbox is None:
             return
-        self._inbox = None
-        self._task = None
-        self._idle = False
         inbox.put(None)
         if task is asyncio.current_task():
             return  # stopped from a handler: the task ends after that handler
@@ -193,7 +203,7 @@ class Dispatcher:
             await task
 
     def put(self, event: Event) -> None:
-        """Handle an event now if nothing is queued, else queue it.
+        """Handle an event now if nothing waits, else queue it.
 
         Warns (at doubling backlogs) when handlers fall behind.
         """
@@ -203,11 +213,9 @@ class Dispatcher:
             if channel is None or channel._handled_inline:
                 self._handle_now(event, channel)
                 return
-            self._idle = False
-        inbox = self._inbox
-        if inbox is None:
+        if not self._running:
             return
-        inbox.put(event)
+        inbox = self._enqueue(event)
         if len(inbox) >= self._backlog_warning:
             logger.warning(
                 "handlers are %d events behind; a handler is slower than the event rate",
@@ -216,18 +224,40 @@ class Dispatcher:
             self._backlog_warning *= 2
 
     def hold_until(self, resumed: asyncio.Future[None]) -> None:
-        """Keep every later event and callback queued until ``resumed`` is done."""
-        inbox = self._inbox
-        if inbox is not None:
+        """Keep every later event and callback waiting until ``resumed`` is done."""
+        if self._running and not resumed.done():
+            self._holds.append(resumed)
             self._idle = False
-            inbox.put(resumed)
+            resumed.add_done_callback(self._hold_ended)
 
     def put_call(self, call: Call) -> None:
         """Queue a callback to run in order with the events."""
+        if self._running:
+            self._enqueue(call)
+
+    def _enqueue(self, item: Item) -> Inbox[Item]:
         inbox = self._inbox
-        if inbox is not None:
-            self._idle = False
-            inbox.put(call)
+        if inbox is None:
+            inbox = self._inbox = Inbox[Item]()
+        for hold in self._holds:  # items queued from now on wait behind the holds
+            inbox.put(hold)
+        self._holds.clear()
+        inbox.put(item)
+        self._busy = True
+        self._idle = False
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(inbox), name="reverb-dispatcher"
+            )
+        return inbox
+
+    def _hold_ended(self, hold: asyncio.Future[None]) -> None:
+        if hold in self._holds:
+            self._holds.remove(hold)
+            self._update_idle()
+
+    def _update_idle(self) -> None:
+        self._idle = self._running and not self._busy and not self._holds
 
     def _handle_now(self, event: Event, channel: EventTarget | None) -> None:
         """Call the handlers of ``event`` here; queue the rest behind an async one's awaitable."""
@@ -277,13 +307,15 @@ class Dispatcher:
 
         return finish
 
-    async def _run(self, inbox: Inbox[Event | Call | asyncio.Future[None] | None]) -> None:
+    async def _run(self, inbox: Inbox[Item]) -> None:
         channels = self._channels
         handlers = self._handlers
         stats = self._stats
         while True:
             if not inbox:
-                self._idle = self._inbox is inbox
+                if self._inbox is inbox:
+                    self._busy = False
+                    self._update_idle()
                 await inbox.wait()
             while inbox:
                 item = inbox.pop()

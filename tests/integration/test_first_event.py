@@ -367,16 +367,7 @@ async def test_bound_on_the_channel_object_before_subscribing(setup: Setup, kind
 @pytest.mark.parametrize(
     "style",
     [
-        pytest.param(
-            "sync",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "the other channel's event wakes the dispatcher before subscribe()'s "
-                    "waiter; the dispatcher drains the whole batch before subscribe() returns"
-                ),
-            ),
-        ),
+        "sync",
         "async",
     ],
 )

@@ -271,6 +271,7 @@ async def connect_picows(url: str, options: TransportOptions) -> PicowsTransport
                 extra_headers=headers,
                 max_redirects=0,
                 read_buffer_init_size=_READ_BUFFER_SIZE,
+                use_aiofastnet=False,
                 **extra,
             )
     except WSHandshakeError as exc:
