@@ -45,7 +45,7 @@ SIZES: dict[str, dict[str, list[str]]] = {
         "throughput": ["--count", "100000", "--rounds", "7"],
         "connections": ["--count", "10000", "--idle", "5"],
         "latency": ["--samples", "1000"],
-        "recovery": ["--channels", "100", "--rounds", "10", "--timeout", "10"],
+        "recovery": ["--channels", "100", "--rounds", "10", "--timeout", "5"],
     },
 }
 DISTRIBUTIONS = (
@@ -304,9 +304,9 @@ wait (random 1 to 2^n s, no setting) replaced by zero. pusher-js has no setting:
 1 s after a closed connection, and an attempt that finds the port still closed is retried only
 after its 15 s attempt timeout; the server is back within that second, so pusher-js is timed
 from its first attempt after the wait. A client that has not confirmed every channel
-{rec["timeout_s"]:g} s after the server accepts did not recover on that restart; how many
-channels it was missing is shown. python-reverb is polled every 0.5 ms for its confirmations;
-the others report each one from a handler.
+{rec["timeout_s"]:g} s after the server accepts (or after it tries again, if later) did not
+recover on that restart; how many channels it was missing is shown. python-reverb is polled
+every 0.5 ms for its confirmations; the others report each one from a handler.
 
 {recovery.table(rec)}
 
