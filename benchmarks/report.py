@@ -33,7 +33,7 @@ SIZES: dict[str, dict[str, list[str]]] = {
         "throughput": ["--count", "200", "--rounds", "1"],
         "connections": ["--count", "20", "--idle", "0.5"],
         "latency": ["--samples", "20", "--servers", "local"],
-        "recovery": ["--channels", "6", "--rounds", "1", "--timeout", "0.5"],
+        "recovery": ["--channels", "6", "--rounds", "1", "--timeout", "1"],
     },
     "small": {
         "throughput": ["--count", "20000", "--rounds", "5"],
