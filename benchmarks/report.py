@@ -271,7 +271,9 @@ The fastest bare loop runs alone and as two processes at once against the same f
 process, each asking for its own flood of {tp["count"]:,} events at the same moment (both
 subscribed first, then released together); alone and pairs alternate. If the two together take
 at least as many events per second as one alone, the server can feed more than the fastest
-client takes, and no row above is limited by it.
+client takes, and no row above is limited by it. If not, where the clients' time went tells
+whether they were waiting for data (the server) or for a core (the machine has
+{os.cpu_count()} cores for the server, two clients and whatever else runs).
 
 {throughput.pair_table(tp)}
 
