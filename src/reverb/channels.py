@@ -113,7 +113,7 @@ class Channel(Bindable, ABC):
         self._subscription = Subscription(name, kind=type(self).kind)
         self._handlers = HandlerRegistry()
         self._waiters: list[tuple[asyncio.Future[None], bool]] = []
-        self._holding: set[asyncio.Future[None]] = set()
+        self._holding: list[asyncio.Future[None]] = []
         self._hold: asyncio.Future[None] | None = None
         """Resolved once every ``subscribe()`` caller woken by the confirmation has resumed."""
 
@@ -214,7 +214,7 @@ class Channel(Bindable, ABC):
                 continue
             waiter.set_result(None)
             if hold:
-                self._holding.add(waiter)
+                self._holding.append(waiter)
                 if self._hold is None:
                     self._hold = asyncio.get_running_loop().create_future()
         return self._hold if self._holding else None
@@ -223,7 +223,7 @@ class Channel(Bindable, ABC):
         """The caller that waited on ``waiter`` has resumed (or gave up)."""
         holding = self._holding
         if waiter in holding:
-            holding.discard(waiter)
+            holding.remove(waiter)
             if not holding and self._hold is not None:
                 self._hold.set_result(None)
                 self._hold = None

@@ -40,6 +40,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ._version import __version__
+from .environment import derived_from_environment
 from .exceptions import ConfigurationError
 from .protocol.policy import Backoff
 
@@ -268,6 +269,10 @@ def _validated(key: _SharedKey) -> ReverbConfig:
 
 def _environment() -> tuple[tuple[str, str], ...]:
     """The variables settings can be read from (names are matched case-insensitively)."""
+    return derived_from_environment("reverb-settings", _scan_environment)
+
+
+def _scan_environment() -> tuple[tuple[str, str], ...]:
     found = (item for item in os.environ.items() if item[0].upper().startswith("REVERB_"))
     return tuple(sorted(found))
 

@@ -6,8 +6,8 @@ itself; the core does:
 * each socket gets a :class:`~reverb.protocol.link.Link` (its Pusher session and keepalive):
   every frame goes to ``Link.receive``, whose reply (the pong) is sent back, and whose events
   are handed synchronously to the owner's ``on_event`` callback, which must be quick;
-* a second task per live socket sleeps until ``Link.wake_at`` and carries out ``Link.poll``'s
-  verdict: send a ping, or abort a socket declared dead (which then ends with 4201);
+* a timer per live socket fires at ``Link.wake_at`` and carries out ``Link.poll``'s verdict:
+  send a ping, or abort a socket declared dead (which then ends with 4201);
 * after every failed attempt or lost socket, :class:`~reverb.protocol.reconnect.ReconnectPlan`
   says reconnect now, after a delay, or give up with this error.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections.abc import Callable
 
@@ -101,7 +102,8 @@ class Connection:
         self._closing = False
         self._failure: ConnectionError | None = None
         self._last_error: ConnectionError | None = None
-        self._sends: set[asyncio.Task[None]] = set()
+        self._sends: set[asyncio.Task[None]] | None = None
+        """Sends in flight that nobody awaits (pongs, pings)."""
         self.frames_received = 0
         """Frames read from the server over this object's life."""
         self.reconnects = 0
@@ -339,24 +341,25 @@ class Connection:
             self._on_established(session)
         except Exception:
             logger.exception("connection-established listener raised")
-        keepalive_task = loop.create_task(
-            self._keep_alive(transport, link), name="reverb-keepalive"
-        )
+        keepalive = _KeepaliveTimer(self, loop, transport, link)
         try:
-            return link.close_code(await self._read(transport, link))
+            return link.close_code(
+                await deliver_frames(transport, self._frame_sink(loop, transport, link))
+            )
         finally:
-            keepalive_task.cancel()
+            keepalive.stop()
             link.close()
             self._transport = None
             self._session = None
 
-    async def _read(self, transport: Transport, link: Link) -> int | None:
-        """Feed every frame to the link until the socket ends; return the transport's close code.
+    def _frame_sink(
+        self, loop: asyncio.AbstractEventLoop, transport: Transport, link: Link
+    ) -> Callable[[str | bytes], None]:
+        """What each frame of the socket goes to: the link, then the owner's callbacks.
 
-        A push transport calls the sink from its frame reader, a pull one from a ``recv`` loop;
+        A push transport calls it from its frame reader, a pull one from a ``recv`` loop;
         either way each frame is handled synchronously, with no ``await`` of its own.
         """
-        loop = asyncio.get_running_loop()
         now = loop.time
         receive = link.receive
         on_event = self._on_event
@@ -375,33 +378,63 @@ class Connection:
             except Exception:
                 logger.exception("event listener raised on %r", event)
 
-        return await deliver_frames(transport, on_frame)
+        return on_frame
 
     def _send_soon(self, loop: asyncio.AbstractEventLoop, transport: Transport, text: str) -> None:
         """Send ``text`` (the pong) from a task of its own; a closed socket is ignored."""
         task = loop.create_task(_send_quietly(transport, text))
-        self._sends.add(task)
-        task.add_done_callback(self._sends.discard)
+        sends = self._sends
+        if sends is None:
+            sends = self._sends = set()
+        sends.add(task)
+        task.add_done_callback(sends.discard)
 
-    async def _keep_alive(self, transport: Transport, link: Link) -> None:
-        """Sleep until the keepalive's next deadline and carry out its verdict."""
-        loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            await asyncio.sleep(max(0.0, link.wake_at(now) - now))
-            verdict = link.poll(loop.time())
-            if isinstance(verdict, SendFrame):
-                logger.debug("> pusher:ping after silence")
-                try:
-                    await transport.send(verdict.text)
-                except TransportClosed:
-                    return
-            elif verdict is KeepaliveAction.DEAD:
-                logger.warning("no reply to a ping in time: dropping the connection")
-                transport.abort()
-                return
 
 
 async def _send_quietly(transport: Transport, text: str) -> None:
     with contextlib.suppress(TransportClosed):
         await transport.send(text)
+
+
+class _KeepaliveTimer:
+    """Wakes at the keepalive's deadlines (a timer, not a task) and carries out its verdict:
+    send a ping, or abort a socket declared dead.
+    """
+
+    __slots__ = ("_connection", "_link", "_loop", "_timer", "_transport")
+
+    def __init__(
+        self,
+        connection: Connection,
+        loop: asyncio.AbstractEventLoop,
+        transport: Transport,
+        link: Link,
+    ) -> None:
+        self._connection = connection
+        self._loop = loop
+        self._transport = transport
+        self._link = link
+        self._timer: asyncio.TimerHandle | None = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        wake_at = self._link.wake_at(self._loop.time())
+        self._timer = None if wake_at == math.inf else self._loop.call_at(wake_at, self._wake)
+
+    def _wake(self) -> None:
+        verdict = self._link.poll(self._loop.time())
+        if isinstance(verdict, SendFrame):
+            logger.debug("> pusher:ping after silence")
+            self._connection._send_soon(self._loop, self._transport, verdict.text)
+        elif verdict is KeepaliveAction.DEAD:
+            logger.warning("no reply to a ping in time: dropping the connection")
+            self._timer = None
+            self._transport.abort()
+            return
+        self._schedule()
+
+    def stop(self) -> None:
+        """The socket ended."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

@@ -95,7 +95,8 @@ class Subscriber:
         self._dispatcher = dispatcher
         self._stats = stats
         self._send = send
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] | None = None
+        """Authorizations and sign-ins in flight (made on the first)."""
         self.signin_authorizer: SignInAuthorizer | None = None
         """Gets the sign-in token (set by ``ReverbClient.signin``)."""
         self.on_signed_in: Callable[[SignedIn], None] | None = None
@@ -120,7 +121,7 @@ class Subscriber:
 
     def cancel(self) -> None:
         """Stop the authorizations in flight (the client is disconnecting)."""
-        for task in list(self._background):
+        for task in list(self._background or ()):
             task.cancel()
 
     # -- executing -----------------------------------------------------------------------------
@@ -154,8 +155,11 @@ class Subscriber:
 
     def _start(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        background = self._background
+        if background is None:
+            background = self._background = set()
+        background.add(task)
+        task.add_done_callback(background.discard)
 
     def _signed_in(self, action: SignedIn) -> None:
         if action.error is None:

@@ -17,6 +17,7 @@ import logging
 import urllib.parse
 import urllib.request
 from collections import deque
+from functools import partial
 from typing import Any
 
 from picows import (
@@ -32,6 +33,7 @@ from picows import (
 from python_socks import ProxyError  # picows' dependency for proxies
 
 from .._version import __version__
+from ..environment import derived_from_environment
 from ..exceptions import ConnectionError
 from ..redaction import RedactingLogger
 from .base import FrameSink, TransportClosed, TransportOptions
@@ -56,7 +58,8 @@ class PicowsTransport(WSListener):
     def __init__(self) -> None:
         super().__init__()
         self._ws: WSTransport | None = None
-        self._frames: deque[bytes] = deque()
+        self._frames: deque[bytes] | None = None
+        """Messages waiting for :meth:`recv` (made on the first one)."""
         self._fragments: list[bytes] = []
         self._waiter: asyncio.Future[None] | None = None
         self._writable: asyncio.Future[None] | None = None
@@ -131,6 +134,8 @@ class PicowsTransport(WSListener):
 
     def _push(self, payload: bytes) -> None:
         frames = self._frames
+        if frames is None:
+            frames = self._frames = deque()
         frames.append(payload)
         self._wake()
         if len(frames) > _PAUSE_AT and not self._reading_paused and self._ws is not None:
@@ -169,8 +174,7 @@ class PicowsTransport(WSListener):
 
     async def recv(self) -> bytes:
         """Wait for the next message (UTF-8 bytes of a text frame)."""
-        frames = self._frames
-        while not frames:
+        while not self._frames:
             if self._disconnected:
                 raise TransportClosed(self._code, self._reason)
             self._waiter = asyncio.get_running_loop().create_future()
@@ -178,6 +182,7 @@ class PicowsTransport(WSListener):
                 await self._waiter
             finally:
                 self._waiter = None
+        frames = self._frames
         if self._reading_paused and len(frames) <= _RESUME_AT and self._ws is not None:
             self._reading_paused = False
             self._ws.underlying_transport.resume_reading()
@@ -188,9 +193,7 @@ class PicowsTransport(WSListener):
 
         Returns the close code received (``None`` without one).
         """
-        frames = self._frames
-        while frames:
-            sink(frames.popleft())
+        self._drain_into(sink)
         if self._reading_paused and self._ws is not None:
             self._reading_paused = False
             self._ws.underlying_transport.resume_reading()
@@ -203,6 +206,12 @@ class PicowsTransport(WSListener):
                 self._sink = None
                 self._closed = None
         return self._code
+
+    def _drain_into(self, sink: FrameSink) -> None:
+        """Hand the queued messages to ``sink`` and drop the queue (it is not needed again)."""
+        frames, self._frames = self._frames, None
+        while frames:
+            sink(frames.popleft())
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame and wait a bounded time for the server's, then disconnect."""
@@ -237,11 +246,16 @@ def _code(code: Any) -> int:
 def _proxy_for(url: str) -> str | None:
     """The proxy the environment names for ``url`` (as ``websockets`` finds it), or ``None``."""
     parts = urllib.parse.urlsplit(url)
-    proxies = urllib.request.getproxies()
+    proxies = derived_from_environment("proxies", urllib.request.getproxies)
     proxy = proxies.get("https" if parts.scheme == "wss" else "http") or proxies.get("all")
-    if proxy is None or urllib.request.proxy_bypass(parts.netloc):
+    if proxy is None:
         return None
-    return proxy
+    bypass = derived_from_environment(("no-proxy", parts.netloc), partial(_bypass, parts.netloc))
+    return None if bypass else proxy
+
+
+def _bypass(netloc: str) -> bool:
+    return bool(urllib.request.proxy_bypass(netloc))
 
 
 async def connect_picows(url: str, options: TransportOptions) -> PicowsTransport:
