@@ -466,3 +466,56 @@ def test_unknown_reverb_variables_in_an_env_file_are_ignored(tmp_path: Path) -> 
     config = ReverbConfig(_env_file=path)
     assert config.app_key == "k"
     assert config.activity_timeout == 120.0
+
+
+# -- ReverbConfig.shared: one validation for many clients ------------------------------------
+
+
+def test_shared_settings_are_validated_once_for_the_same_inputs(tmp_path: Path) -> None:
+    first = ReverbConfig.shared(app_key="shared-key", host="example.org")
+    assert ReverbConfig.shared(app_key="shared-key", host="example.org") is first
+    assert ReverbConfig.shared(host="example.org", app_key="shared-key") is first
+    other = ReverbConfig.shared(app_key="shared-key", host="example.net")
+    assert other is not first
+    assert other.host == "example.net"
+    assert first == ReverbConfig(app_key="shared-key", host="example.org")
+
+
+def test_shared_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = ReverbConfig.shared(app_key="env-key")
+    monkeypatch.setenv("REVERB_HOST", "from-env.example")
+    after = ReverbConfig.shared(app_key="env-key")
+    assert after.host == "from-env.example"
+    assert before.host == "localhost"
+    monkeypatch.setenv("reverb_port", "8443")  # names are matched case-insensitively
+    assert ReverbConfig.shared(app_key="env-key").port == 8443
+    monkeypatch.delenv("REVERB_HOST")
+    monkeypatch.delenv("reverb_port")
+    assert ReverbConfig.shared(app_key="env-key") is before
+
+
+def test_shared_settings_follow_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("REVERB_HOST=one.example\n")
+    assert ReverbConfig.shared(app_key="k").host == "one.example"
+    env_file.write_text("REVERB_HOST=two.example\n")  # same size, maybe the same mtime
+    assert ReverbConfig.shared(app_key="k").host == "two.example"
+    env_file.unlink()
+    assert ReverbConfig.shared(app_key="k").host == "localhost"
+    named = tmp_path / "other.env"
+    named.write_text("REVERB_HOST=named.example\n")
+    assert ReverbConfig.shared(app_key="k", _env_file=named).host == "named.example"
+    assert ReverbConfig.shared(app_key="k", _env_file=[named]).host == "named.example"
+
+
+def test_shared_settings_raise_as_the_constructor_does() -> None:
+    with pytest.raises(ConfigurationError, match="port"):
+        ReverbConfig.shared(app_key="k", port=0)
+    with pytest.raises(ConfigurationError, match="did you mean 'host'"):
+        ReverbConfig.shared(app_key="k", hots="x")
+
+
+def test_clients_made_with_the_same_settings_share_them() -> None:
+    first = reverb.ReverbClient(app_key="k", host="example.org")
+    second = reverb.ReverbClient(app_key="k", host="example.org")
+    assert first.config is second.config

@@ -316,3 +316,33 @@ async def test_run_handlers_does_not_swallow_base_exceptions() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         await run_handlers((handler,), EVENT)
+
+
+def test_what_an_event_reaches_is_looked_up_again_after_every_change(
+    registry: HandlerRegistry, calls: list[str]
+) -> None:
+    def first(event: Event) -> None: ...
+
+    def second(event: Event) -> None: ...
+
+    assert registry.handlers_for("E") == ()
+    registry.bind("E", first)
+    assert registry.handlers_for("E") == (first,)
+    everything = registry.bind_global(second)
+    assert registry.handlers_for("E") == (first, second)
+    assert registry.handlers_for("other") == (second,)
+    everything.unbind()
+    assert registry.handlers_for("other") == ()
+    registry.unbind("E")
+    assert registry.handlers_for("E") == ()
+    registry.bind("E", first)
+    registry.clear()
+    assert registry.handlers_for("E") == ()
+
+
+def test_remembered_lookups_stay_bounded_with_many_event_names(registry: HandlerRegistry) -> None:
+    from reverb.dispatch import _REMEMBERED_NAMES
+
+    for number in range(_REMEMBERED_NAMES * 3):
+        registry.handlers_for(f"event-{number}")
+    assert len(registry._reached) <= _REMEMBERED_NAMES
