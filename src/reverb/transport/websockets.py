@@ -14,7 +14,7 @@ from websockets.protocol import State
 from .._version import __version__
 from ..exceptions import ConnectionError
 from ..redaction import RedactingLogger
-from .base import TransportClosed, TransportOptions
+from .base import FrameSink, TransportClosed, TransportOptions
 
 __all__ = ["WebsocketsTransport", "connect_websockets"]
 
@@ -48,6 +48,15 @@ class WebsocketsTransport:
             return await self._ws.recv()
         except ConnectionClosed as exc:
             raise _closed(exc) from exc
+
+    async def deliver(self, sink: FrameSink) -> int | None:
+        """Hand every message to ``sink`` until the websocket closes; return the close code."""
+        recv = self._ws.recv
+        try:
+            while True:
+                sink(await recv())
+        except ConnectionClosed as exc:
+            return _closed(exc).code
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close politely."""
