@@ -390,7 +390,6 @@ class Connection:
         task.add_done_callback(sends.discard)
 
 
-
 async def _send_quietly(transport: Transport, text: str) -> None:
     with contextlib.suppress(TransportClosed):
         await transport.send(text)

@@ -33,6 +33,8 @@ Handler: TypeAlias = Callable[[Event], Awaitable[None] | None]
 H = TypeVar("H", bound=Handler)
 T = TypeVar("T")
 _GLOBAL = object()
+_NO_FAILURE: tuple[int, None, int] = (0, None, 1)
+_ONE_FAILURE: tuple[int, None, int] = (1, None, 1)
 _REMEMBERED_NAMES = 256
 """Event names whose handlers a registry remembers at most."""
 logger = logging.getLogger("reverb.dispatch")
@@ -211,6 +213,16 @@ def call_handlers(
         How many raised, the awaitable (``None`` if every handler was synchronous) and the
         index of the handler after the one that returned it.
     """
+    if start == 0 and len(handlers) == 1:  # the usual case, without the loop's machinery
+        handler = handlers[0]
+        try:
+            result = handler(event)
+        except Exception:
+            log_handler_failure(handler, event)
+            return _ONE_FAILURE
+        if result is None or not inspect.isawaitable(result):
+            return _NO_FAILURE
+        return 0, result, 1
     failures = 0
     for index, handler in enumerate(handlers[start:] if start else handlers, start):
         try:

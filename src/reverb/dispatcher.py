@@ -205,13 +205,33 @@ class Dispatcher:
     def put(self, event: Event) -> None:
         """Handle an event now if nothing waits, else queue it.
 
-        Warns (at doubling backlogs) when handlers fall behind.
+        Handled now: the channel's handlers, then the client-wide ones, are called here; if
+        one is async, its awaitable and the handlers after it are queued. Warns (at doubling
+        backlogs) when handlers fall behind.
         """
         if self._idle:
             name = event.channel
             channel = self._channels.get(name) if name is not None else None
             if channel is None or channel._handled_inline:
-                self._handle_now(event, channel)
+                stats = self._stats
+                if channel is not None:
+                    handlers = channel._handlers.handlers_for(event.name)
+                    if handlers:
+                        failures, pending, after = call_handlers(handlers, event)
+                        if failures:
+                            stats.handler_errors += failures
+                        if pending is not None:
+                            self.put_call(self._finishing(event, handlers, pending, after, True))
+                            return
+                handlers = self._handlers.handlers_for(event.name)
+                if handlers:
+                    failures, pending, after = call_handlers(handlers, event)
+                    if failures:
+                        stats.handler_errors += failures
+                    if pending is not None:
+                        self.put_call(self._finishing(event, handlers, pending, after, False))
+                        return
+                stats.events_dispatched += 1
                 return
         if not self._running:
             return
@@ -258,28 +278,6 @@ class Dispatcher:
 
     def _update_idle(self) -> None:
         self._idle = self._running and not self._busy and not self._holds
-
-    def _handle_now(self, event: Event, channel: EventTarget | None) -> None:
-        """Call the handlers of ``event`` here; queue the rest behind an async one's awaitable."""
-        stats = self._stats
-        if channel is not None:
-            handlers = channel._handlers.handlers_for(event.name)
-            if handlers:
-                failures, pending, after = call_handlers(handlers, event)
-                if failures:
-                    stats.handler_errors += failures
-                if pending is not None:
-                    self.put_call(self._finishing(event, handlers, pending, after, True))
-                    return
-        handlers = self._handlers.handlers_for(event.name)
-        if handlers:
-            failures, pending, after = call_handlers(handlers, event)
-            if failures:
-                stats.handler_errors += failures
-            if pending is not None:
-                self.put_call(self._finishing(event, handlers, pending, after, False))
-                return
-        stats.events_dispatched += 1
 
     def _finishing(
         self,

@@ -152,9 +152,9 @@ def decode_received(text: str | bytes) -> Event | tuple[str, Any, str | None, st
         raw = _loads(text)
     except (ValueError, RecursionError):  # what orjson refuses goes through the fallback
         return decode_frame(text)
-    if raw.__class__ is dict:
+    if raw.__class__ is dict and "channel" in raw:
         name = raw.get("event")
-        channel = raw.get("channel")
+        channel = raw["channel"]
         if name.__class__ is str and channel.__class__ is str and not name.startswith("pusher"):
             data = raw.get("data")
             if data.__class__ is str:
@@ -162,8 +162,10 @@ def decode_received(text: str | bytes) -> Event | tuple[str, Any, str | None, st
                     data = _loads(data)
                 except (ValueError, RecursionError):
                     data = decode_data(data)
-            user_id = raw.get("user_id")
-            return _new_event(name, channel, data, None if user_id is None else str(user_id))
+            if "user_id" in raw:
+                user_id = raw["user_id"]
+                return _new_event(name, channel, data, None if user_id is None else str(user_id))
+            return _new_event(name, channel, data, None)
     return _fields(raw)
 
 

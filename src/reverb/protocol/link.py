@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import math
 
+from ..exceptions import ProtocolError
+from ..messages import Event, decode_received
 from .actions import SendFrame
 from .keepalive import Keepalive, KeepaliveAction
-from .session import Established, PingReceived, PusherSession, SessionEvent
+from .session import (
+    Dropped,
+    Established,
+    PingReceived,
+    PusherSession,
+    SessionEvent,
+    SessionPhase,
+)
 
 __all__ = ["Link"]
 
+_OPEN = SessionPhase.OPEN
 _PONG = SendFrame(PusherSession.pong_frame())
 _PING = SendFrame(PusherSession.ping_frame())
 
@@ -48,7 +58,14 @@ class Link:
         keepalive = self.keepalive
         if keepalive is not None:
             keepalive.activity(now)
-        event = self.session.receive(text)
+        try:
+            received = decode_received(text)
+        except ProtocolError as exc:
+            return Dropped(str(exc))
+        session = self.session
+        if received.__class__ is Event and session.phase is _OPEN:
+            return received  # the hot path: a channel's event
+        event = session.interpret(received)
         if event.__class__ is PingReceived:
             return _PONG
         if event.__class__ is Established:

@@ -212,6 +212,12 @@ class PusherSession:
             fields = decode_received(text)
         except ProtocolError as exc:
             return Dropped(str(exc))
+        return self.interpret(fields)
+
+    def interpret(
+        self, fields: Event | tuple[str, Any, str | None, str | None]
+    ) -> SessionEvent | None:
+        """Interpret a frame already decoded by :func:`~reverb.messages.decode_received`."""
         if isinstance(fields, Event):  # the hot path: broadcasts and client events
             if self.phase is _OPEN:
                 return fields
