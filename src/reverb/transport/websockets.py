@@ -54,7 +54,7 @@ class WebsocketsTransport:
         recv = self._ws.recv
         try:
             while True:
-                sink(await recv())
+                sink(await recv(False))  # text frames as UTF-8 bytes: the JSON decoder reads them
         except ConnectionClosed as exc:
             return _closed(exc).code
 
