@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,10 @@ HOST = "127.0.0.1"
 
 
 async def receive_floods(port: int, count: int, rounds: int, transport: str) -> list[float]:
-    """Subscribe once, then time ROUNDS floods of COUNT events each; return their rates."""
+    """Subscribe once, then time ROUNDS floods of COUNT events each; return their rates.
+
+    One untimed flood goes first: the server builds and caches its frames then.
+    """
     from reverb import Event, ReverbClient
 
     received = 0
@@ -45,7 +49,7 @@ async def receive_floods(port: int, count: int, rounds: int, transport: str) -> 
     ) as client:
         channel = await client.subscribe("flood")
         channel.bind("tick", tick)
-        for _ in range(rounds):
+        for _ in range(rounds + 1):
             received = 0
             done = asyncio.get_running_loop().create_future()
             start = time.perf_counter()
@@ -53,7 +57,7 @@ async def receive_floods(port: int, count: int, rounds: int, transport: str) -> 
             await asyncio.wait_for(done, 120)
             rates.append(count / (time.perf_counter() - start))
             await client.unsubscribe(f"flood-go-{count}")
-    return rates
+    return rates[1:]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         server.close()
     text = profiler.output_text(unicode=True, color=False, show_all=False, short_mode=False)
     header = (
-        f"python-reverb receive profile: {args.rounds} floods of {args.count:,} events, "
+        f"python-reverb at {_commit()} receive profile: "
+        f"{args.rounds} floods of {args.count:,} events, "
         f"transport={args.transport} ({os.environ.get('REVERB_TRANSPORT', 'setting')}), "
         f"json={codec}, Python {sys.version.split()[0]}\n"
         f"without the profiler: {', '.join(f'{rate:,.0f}' for rate in plain)} events/s\n"
@@ -93,6 +98,20 @@ def main(argv: list[str] | None = None) -> None:
         args.out.write_text(header + text)
     if args.html:
         args.html.write_text(profiler.output_html())
+
+
+def _commit() -> str:
+    """The commit of the python-reverb being profiled (its source may be another checkout)."""
+    import reverb
+
+    source = Path(reverb.__file__).parent
+    done = subprocess.run(
+        ["git", "-C", str(source), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown commit"
 
 
 if __name__ == "__main__":
