@@ -800,3 +800,14 @@ async def test_subscribing_a_channel_object_keeps_its_type(
     room = await client.subscribe(PresenceChannel("presence-typed", client, {"user_id": "1"}))
     assert dict(room.members) == {"1": None}  # typed as PresenceChannel: no isinstance needed
     assert room.me == reverb.Member("1", None)
+
+
+async def test_the_confirmation_reaches_handlers_bound_beforehand_before_subscribe_returns(
+    client: ReverbClient,
+) -> None:
+    seen: list[str] = []
+    orders = reverb.PublicChannel("orders", client)
+    orders.bind("pusher:subscription_succeeded", lambda event: seen.append("confirmed"))
+    assert await client.subscribe(orders) is orders
+    seen.append("returned")
+    assert seen == ["confirmed", "returned"]
