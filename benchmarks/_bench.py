@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.util
 import os
 import queue
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -127,6 +129,19 @@ def flood_server() -> Iterator[FloodServer]:
         yield server
     finally:
         server.close()
+
+
+def unavailable(name: str, needs: Sequence[str]) -> str | None:
+    """Why the client ``name`` cannot run here (pusher-js needs Node and the npm package, a
+    Python client its modules), or ``None``."""
+    if name == "pusher-js":
+        if shutil.which("node") is None:
+            return "node not found"
+        if not (NODE_MODULES / "pusher-js").exists():
+            return "pusher-js not installed in tests/node"
+        return None
+    missing = [module for module in needs if importlib.util.find_spec(module) is None]
+    return f"not installed: {', '.join(missing)}" if missing else None
 
 
 def median(values: Sequence[float]) -> float:

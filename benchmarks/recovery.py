@@ -25,15 +25,13 @@ in a rotated order, each a new client process with its own restart of the same s
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from _bench import HERE, NODE_MODULES, PYTHON, LineProcess, LocalServer, median
+from _bench import HERE, PYTHON, LineProcess, LocalServer, median, unavailable
 
 STARTUP_S = 30.0  # to connect and subscribe every channel the first time
 NOTICE_S = 10.0  # to notice the server is gone and try again
@@ -55,14 +53,7 @@ class Kind:
     problem: str | None = None
 
     def unavailable(self) -> str | None:
-        if self.name == "pusher-js":
-            if shutil.which("node") is None:
-                return "node not found"
-            if not (NODE_MODULES / "pusher-js").exists():
-                return "pusher-js not installed in tests/node"
-            return None
-        missing = [m for m in self.needs if importlib.util.find_spec(m) is None]
-        return f"not installed: {', '.join(missing)}" if missing else None
+        return unavailable(self.name, self.needs)
 
     def command(self, server: LocalServer, channels: int) -> list[str]:
         if self.name == "pusher-js":

@@ -21,16 +21,22 @@ aggregate is 2 x COUNT over the span from the first client asking to the last ev
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from _bench import HERE, NODE_MODULES, PYTHON, FloodServer, LineProcess, flood_server, median
+from _bench import (
+    HERE,
+    PYTHON,
+    FloodServer,
+    LineProcess,
+    flood_server,
+    median,
+    unavailable,
+)
 
 FASTEST = ("picows-orjson", "ws-orjson", "ws-json")  # the first available one runs in the pair
 
@@ -46,14 +52,7 @@ class Kind:
     in_order: bool = True
 
     def unavailable(self) -> str | None:
-        if self.name == "pusher-js":
-            if shutil.which("node") is None:
-                return "node not found"
-            if not (NODE_MODULES / "pusher-js").exists():
-                return "pusher-js not installed in tests/node"
-            return None
-        missing = [m for m in self.needs if importlib.util.find_spec(m) is None]
-        return f"not installed: {', '.join(missing)}" if missing else None
+        return unavailable(self.name, self.needs)
 
 
 def all_kinds() -> list[Kind]:

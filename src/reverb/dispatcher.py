@@ -213,25 +213,14 @@ class Dispatcher:
             name = event.channel
             channel = self._channels.get(name) if name is not None else None
             if channel is None or channel._handled_inline:
-                stats = self._stats
                 if channel is not None:
                     handlers = channel._handlers.handlers_for(event.name)
-                    if handlers:
-                        failures, pending, after = call_handlers(handlers, event)
-                        if failures:
-                            stats.handler_errors += failures
-                        if pending is not None:
-                            self.put_call(self._finishing(event, handlers, pending, after, True))
-                            return
-                handlers = self._handlers.handlers_for(event.name)
-                if handlers:
-                    failures, pending, after = call_handlers(handlers, event)
-                    if failures:
-                        stats.handler_errors += failures
-                    if pending is not None:
-                        self.put_call(self._finishing(event, handlers, pending, after, False))
+                    if handlers and self._call_now(event, handlers, True):
                         return
-                stats.events_dispatched += 1
+                handlers = self._handlers.handlers_for(event.name)
+                if handlers and self._call_now(event, handlers, False):
+                    return
+                self._stats.events_dispatched += 1
                 return
         if not self._running:
             return
@@ -278,6 +267,18 @@ class Dispatcher:
 
     def _update_idle(self) -> None:
         self._idle = self._running and not self._busy and not self._holds
+
+    def _call_now(
+        self, event: Event, handlers: tuple[Handler, ...], then_client_handlers: bool
+    ) -> bool:
+        """Call ``handlers`` here; return whether an async one left the rest queued."""
+        failures, pending, after = call_handlers(handlers, event)
+        if failures:
+            self._stats.handler_errors += failures
+        if pending is None:
+            return False
+        self.put_call(self._finishing(event, handlers, pending, after, then_client_handlers))
+        return True
 
     def _finishing(
         self,

@@ -85,6 +85,18 @@ async def client(server: ServerUnderTest) -> AsyncIterator[ReverbClient]:
         yield connected
 
 
+def api_config(server: ServerUnderTest) -> ReverbConfig:
+    """Settings for ``server``'s HTTP API (publishing, as the Laravel app does)."""
+    return ReverbConfig(
+        app_id=server.app_id,
+        app_key=server.app_key,
+        app_secret=server.app_secret,
+        host=server.host,
+        port=server.port,
+        scheme="http",
+    )
+
+
 async def publish(
     server: ServerUnderTest,
     channel: str,
@@ -94,13 +106,5 @@ async def publish(
     socket_id: str | None = None,
 ) -> None:
     """Publish to one channel through ``server``'s HTTP API, as Laravel's broadcaster does."""
-    config = ReverbConfig(
-        app_id=server.app_id,
-        app_key=server.app_key,
-        app_secret=server.app_secret,
-        host=server.host,
-        port=server.port,
-        scheme="http",
-    )
-    async with ApiClient(config) as api:
+    async with ApiClient(api_config(server)) as api:
         await api.trigger([channel], event, data, socket_id=socket_id)

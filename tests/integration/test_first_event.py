@@ -31,8 +31,7 @@ import pytest
 
 from reverb import Channel, Event, PresenceChannel, PrivateChannel, PublicChannel, ReverbClient
 from reverb.api import ApiClient
-from reverb.config import ReverbConfig
-from tests.integration.conftest import client_for
+from tests.integration.conftest import api_config, client_for
 from tests.support.soketi import ServerUnderTest
 
 pytestmark = pytest.mark.integration
@@ -270,15 +269,7 @@ class Setup:
 
 @pytest.fixture
 async def setup(server: ServerUnderTest) -> AsyncIterator[Setup]:
-    config = ReverbConfig(
-        app_id=server.app_id,
-        app_key=server.app_key,
-        app_secret=server.app_secret,
-        host=server.host,
-        port=server.port,
-        scheme="http",
-    )
-    async with ApiClient(config) as api:
+    async with ApiClient(api_config(server)) as api:
         publisher = Publisher(api)
         relay = Relay(server, publisher)
         await relay.start()
