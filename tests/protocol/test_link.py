@@ -7,10 +7,11 @@ import math
 
 import pytest
 
+from reverb.messages import Event
 from reverb.protocol.actions import SendFrame
 from reverb.protocol.keepalive import PONG_TIMEOUT_CODE, KeepaliveAction
 from reverb.protocol.link import Link
-from reverb.protocol.session import Established, SessionPhase
+from reverb.protocol.session import Dropped, Established, SessionPhase
 
 
 def established(activity_timeout: int = 30) -> str:
@@ -76,3 +77,27 @@ def test_close_ends_the_session(link: Link) -> None:
     link.close()
     assert link.session.phase is SessionPhase.CLOSED
     assert "closed" in repr(link)
+
+
+def test_a_channel_event_is_handed_on_as_is_and_counts_as_activity(link: Link) -> None:
+    frame = json.dumps({"event": "tick", "channel": "flood", "data": '{"seq": 1}'})
+    event = link.receive(frame, 150.0)
+    assert event == Event("tick", "flood", {"seq": 1})
+    assert link.wake_at(150.0) == 150.0 + 30  # the silence starts again at 150
+    with_user = json.dumps({"event": "client-x", "channel": "private-c", "user_id": 7})
+    assert link.receive(with_user.encode(), 151.0) == Event("client-x", "private-c", None, "7")
+
+
+def test_a_channel_event_before_the_connection_is_established_is_dropped() -> None:
+    link = Link(120, 10)
+    dropped = link.receive('{"event":"tick","channel":"flood","data":"{}"}', 0.0)
+    assert isinstance(dropped, Dropped)
+    assert "before the connection was established" in dropped.reason
+
+
+@pytest.mark.parametrize(
+    "frame",
+    ["not json", "[1, 2]", '{"channel": "c"}', '{"event": "tick", "channel": 5}', b"\xff\xfe"],
+)
+def test_a_frame_that_cannot_be_used_is_dropped(link: Link, frame: str | bytes) -> None:
+    assert isinstance(link.receive(frame, 150.0), Dropped)
