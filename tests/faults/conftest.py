@@ -12,6 +12,7 @@ from tests.faults.report import FaultRecord, summarize
 from tests.support.soketi import ServerUnderTest, SoketiServer
 
 SERVER_KINDS = ["soketi", "local"]
+TRANSPORTS = ["websockets", "picows"]
 
 _RECORDS = pytest.StashKey[dict[str, list[FaultRecord]]]()
 _NOTES = pytest.StashKey[dict[str, list[str]]]()
@@ -36,6 +37,15 @@ def server(faults_server: ServerUnderTest) -> ServerUnderTest:
     """The session's server, started again if a failed test left it down."""
     faults_server.start()
     return faults_server
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """The client's transport: every fault is injected under each of them."""
+    if request.param == "picows":
+        pytest.importorskip("picows")
+    name: str = request.param
+    return name
 
 
 def server_name(server: ServerUnderTest) -> str:

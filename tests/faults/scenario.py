@@ -174,11 +174,15 @@ class Scenario:
     Args:
         server: a running server (Soketi or the local one); the ``restart`` fault kills and
             starts it.
+        transport: the client's ``transport`` setting (``websockets`` or ``picows``).
         track_memory: trace allocations from the end of setup on (for :meth:`memory_growth`).
     """
 
-    def __init__(self, server: ServerUnderTest, *, track_memory: bool = False) -> None:
+    def __init__(
+        self, server: ServerUnderTest, *, transport: str = "auto", track_memory: bool = False
+    ) -> None:
         self.server = server
+        self.transport = transport
         self.track_memory = track_memory
         self.prefix = f"faults-{secrets.token_hex(4)}"
         self.public_name = self.prefix
@@ -270,6 +274,7 @@ class Scenario:
             "reconnect_max_delay": 0.5,
             "connect_timeout": CONNECT_TIMEOUT,
             "subscription_timeout": 5.0,
+            "transport": self.transport,
             **overrides,
         }
 

@@ -1,7 +1,10 @@
 """A seeded sequence of random faults in a row against one long-lived client, on Soketi and on
-the local server.
+the local server, over each transport.
 
-The default run is short (30 faults per server). ``scripts/faults`` runs a long one::
+The default run is short: 30 faults, on Soketi over picows and on the local server over
+websockets (every kind once, then ten more to measure what each keeps; ``test_faults.py``
+runs every kind on every server over both transports). ``scripts/faults`` runs a long one, on
+all four pairs::
 
     REVERB_FAULTS=200 REVERB_FAULTS_SEED=7 .venv/bin/pytest tests/faults/test_random_faults.py
 
@@ -15,12 +18,14 @@ import os
 
 import pytest
 
-from tests.faults.conftest import record_faults, server_name
+from tests.faults.conftest import SERVER_KINDS, TRANSPORTS, record_faults, server_name
 from tests.faults.kinds import KINDS, random_faults
 from tests.faults.scenario import MemoryCheckpoint, Scenario
 from tests.support.soketi import ServerUnderTest
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
+
+CI_PAIRS = {("soketi", "picows"), ("local", "websockets")}
 
 FAULT_COUNT = int(os.environ.get("REVERB_FAULTS", "30"))
 SEED = int(os.environ.get("REVERB_FAULTS_SEED", "20240611"))
@@ -32,27 +37,37 @@ bytes, the socket ids the scenario records; a websocket connection kept per faul
 about 11 kB)."""
 WORST_SECONDS_PER_FAULT = 12
 """For the test's timeout only: a restart of Soketi on a loaded machine, checks included."""
+PAIRS = [
+    (server, transport)
+    for server in SERVER_KINDS
+    for transport in TRANSPORTS
+    if "REVERB_FAULTS" in os.environ or (server, transport) in CI_PAIRS
+]
+"""Servers and transports the run covers: all of them in a long run (``REVERB_FAULTS`` set)."""
 
 
 @pytest.mark.timeout(120 + FAULT_COUNT * WORST_SECONDS_PER_FAULT)
+@pytest.mark.parametrize(("faults_server", "transport"), PAIRS, indirect=True)
 async def test_random_faults_in_a_row(
-    server: ServerUnderTest, request: pytest.FixtureRequest
+    server: ServerUnderTest, transport: str, request: pytest.FixtureRequest
 ) -> None:
-    faults = random_faults(FAULT_COUNT, SEED)
-    async with Scenario(server, track_memory=True) as scenario:
+    faults = random_faults(FAULT_COUNT, SEED + TRANSPORTS.index(transport))  # one per transport
+    async with Scenario(server, transport=transport, track_memory=True) as scenario:
         warm: MemoryCheckpoint | None = None
         for number, fault in enumerate(faults, 1):
             try:
                 await scenario.inject(fault)
             except AssertionError as error:
                 raise AssertionError(
-                    f"fault {number} of {FAULT_COUNT} (seed {SEED}) {fault}: {error}"
+                    f"fault {number} of {FAULT_COUNT} (seed {SEED}, {transport}) {fault}: {error}"
                 ) from error
             if number == len(KINDS):  # every kind ran once: lazy imports and caches are done
                 warm = scenario.memory()
         end = scenario.memory()
     assert scenario.baseline_memory is not None
-    title = f"{server_name(server)}: {FAULT_COUNT} random faults in a row, seed {SEED}"
+    title = (
+        f"{server_name(server)} over {transport}: {FAULT_COUNT} random faults in a row, seed {SEED}"
+    )
     total, total_top = end.growth_since(scenario.baseline_memory)
     notes = [f"client memory: {total:+} bytes since setup"]
     per_fault, warm_top = 0.0, ""
