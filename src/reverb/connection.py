@@ -367,8 +367,9 @@ class Connection:
 
         def on_frame(text: str | bytes) -> None:
             self.frames_received += 1
-            event = receive(text, now())
+            event: object = None
             try:
+                event = receive(text, now())
                 if event.__class__ is Event:
                     on_channel_event(event)
                 elif event.__class__ is SendFrame:
