@@ -314,6 +314,32 @@ every 0.5 ms for its confirmations; the others report each one from a handler.
 
 {recovery.findings(rec)}
 
+## The receive path, profiled
+
+`benchmarks/profile_receive.py` runs python-reverb under pyinstrument against the flood server
+(3 floods of 100,000 events after an untimed one). The profiles kept in [profiles/](profiles/)
+compare the receive path before this work (22833a5: an `await` per frame, the `Event` built
+through the frozen dataclass's `__init__`, every event through the dispatcher's queue and
+task) with after it (frames pushed by the transport, the `Event` built directly, handlers
+called from the frame reader while nothing waits):
+
+| python-reverb with | before (22833a5), events/s | after, events/s | profiles |
+|---|---|---|---|
+| picows + orjson (`[fast]`) | 221,000-232,000 | 411,000-438,000 | `receive-fast-*.txt` |
+| websockets + json (default) | 115,000-123,000 | 154,000-158,000 | `receive-default-*.txt` |
+
+What an event still costs with `[fast]`, in a loop that feeds the connection's frame sink
+directly (no socket), about 1.8 µs against 0.5 µs for the two `orjson.loads` alone: the
+`Event` object (about 0.25 µs: a frozen dataclass with slots, the public type), the frame's
+checks (0.15 µs), the keepalive's clock (0.15 µs), the channel and handler lookups and the
+handler call (0.25 µs), and the Python calls between the layers (transport, link, dispatcher).
+picows' own frame parsing adds about 0.4 µs. The bare picows loop does the two `loads` and
+nothing else, which is why the `[fast]` targets against it (>= 0.85x) and against the
+websockets + json loop (>= 4x) are out of reach for a pure-Python client that builds an
+`Event`, keeps the keepalive and runs handlers in isolation; getting there would take a
+compiled core (a quick mypyc build of `messages` and the core's hot modules gained under 5 %,
+since most of the cost is calls across the layers and object creation).
+
 ## Where we stand against the targets
 
 {targets(tp, conn, lat, rec)}
