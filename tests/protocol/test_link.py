@@ -100,4 +100,6 @@ def test_a_channel_event_before_the_connection_is_established_is_dropped() -> No
     ["not json", "[1, 2]", '{"channel": "c"}', '{"event": "tick", "channel": 5}', b"\xff\xfe"],
 )
 def test_a_frame_that_cannot_be_used_is_dropped(link: Link, frame: str | bytes) -> None:
-    assert isinstance(link.receive(frame, 150.0), Dropped)
+    dropped = link.receive(frame, 150.0)
+    assert isinstance(dropped, Dropped)
+    assert dropped.reason.startswith("frame ")  # the decoder's own reason

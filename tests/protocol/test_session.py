@@ -183,8 +183,32 @@ def test_a_second_connection_established_is_dropped(session: PusherSession) -> N
 )
 def test_events_before_connection_established_are_dropped(text: str) -> None:
     session = PusherSession()
-    assert isinstance(session.receive(text), Dropped)
+    dropped = session.receive(text)
+    assert isinstance(dropped, Dropped)
+    assert dropped.reason == f"{json.loads(text)['event']!r} before the connection was established"
     assert session.phase is SessionPhase.HANDSHAKE
+
+
+def test_a_channel_event_without_a_channel_is_dropped(session: PusherSession) -> None:
+    dropped = session.receive('{"event":"OrderShipped","data":"{}"}')
+    assert dropped == Dropped("'OrderShipped' names no channel")
+    before = PusherSession().receive('{"event":"OrderShipped","data":"{}"}')
+    assert before == Dropped("'OrderShipped' before the connection was established")
+
+
+def test_a_frame_that_is_not_json_is_dropped_with_the_reason(session: PusherSession) -> None:
+    dropped = session.receive("not json")
+    assert isinstance(dropped, Dropped)
+    assert dropped.reason == "frame is not valid JSON (JSONDecodeError)"
+
+
+def test_a_channel_event_the_fast_decoder_refuses_keeps_every_field(
+    session: PusherSession,
+) -> None:
+    # A lone surrogate escape: orjson refuses the frame, the standard library reads it; either
+    # way the event is the same, data and sender included.
+    text = '{"event":"client-x","channel":"private-a","data":{"s":"\\ud800"},"user_id":5}'
+    assert session.receive(text) == Event("client-x", "private-a", {"s": "\ud800"}, "5")
 
 
 # -- ping / pong ----------------------------------------------------------------------------------
