@@ -206,6 +206,7 @@ class Channel(Bindable, ABC):
             caller binds right after ``subscribe()`` returns see them.
         """
         waiters, self._waiters = self._waiters, []
+        woken = False
         for waiter, hold in waiters:
             if waiter.done():
                 continue
@@ -215,9 +216,12 @@ class Channel(Bindable, ABC):
             waiter.set_result(None)
             if hold:
                 self._holding.append(waiter)
-                if self._hold is None:
-                    self._hold = asyncio.get_running_loop().create_future()
-        return self._hold if self._holding else None
+                woken = True
+        if not woken:
+            return None
+        if self._hold is None:
+            self._hold = asyncio.get_running_loop().create_future()
+        return self._hold
 
     def _resumed(self, waiter: asyncio.Future[None]) -> None:
         """The caller that waited on ``waiter`` has resumed (or gave up)."""
