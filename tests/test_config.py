@@ -508,6 +508,17 @@ def test_shared_settings_follow_the_env_file(tmp_path: Path) -> None:
     assert ReverbConfig.shared(app_key="k", _env_file=[named]).host == "named.example"
 
 
+def test_settings_read_from_a_secrets_folder_are_not_shared(tmp_path: Path) -> None:
+    (tmp_path / "reverb_app_secret").write_text("one")
+    first = ReverbConfig.shared(app_key="k", _secrets_dir=tmp_path)
+    (tmp_path / "reverb_app_secret").write_text("two")
+    second = ReverbConfig.shared(app_key="k", _secrets_dir=tmp_path)
+    assert first.app_secret is not None
+    assert second.app_secret is not None
+    assert first.app_secret.get_secret_value() == "one"
+    assert second.app_secret.get_secret_value() == "two"
+
+
 def test_shared_settings_raise_as_the_constructor_does() -> None:
     with pytest.raises(ConfigurationError, match="port"):
         ReverbConfig.shared(app_key="k", port=0)

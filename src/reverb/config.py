@@ -148,6 +148,8 @@ class ReverbConfig(BaseSettings):
         Raises:
             ConfigurationError: as ``ReverbConfig(**values)``.
         """
+        if "_secrets_dir" in values:  # files this does not watch: validate without sharing
+            return cls(**values)
         try:
             key = (cls, tuple(sorted(values.items())), _environment(), _env_file_bytes(values))
             hash(key)
