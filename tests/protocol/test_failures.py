@@ -49,6 +49,14 @@ CAUSE = ConnectionError("refused", code=4001)
          4009),
         (SubscriptionTimedOut("orders", 0.5), SubscriptionError,
          "no answer to the subscription of 'orders' within 0.5 s", None),
+        (SignInFailed(4200, "Invalid message format"), SignInError,
+         "the server does not support user sign-in (pusher:signin was answered with "
+         "4200 'Invalid message format'): Laravel Reverb has none; use Soketi with user "
+         "authentication enabled, or hosted Pusher", 4200),
+        (SignInFailed(4009, "Connection is unauthorized"), SignInError,
+         "the server refused the sign-in (4009: Connection is unauthorized)", 4009),
+        (SignInWithoutUser(), SignInError,
+         "pusher:signin_success carried no user_data with an 'id'", None),
     ],
 )  # fmt: skip
 def test_each_failure_becomes_its_public_exception(
@@ -88,15 +96,3 @@ def test_a_cause_whose_code_is_not_an_int_lends_no_code() -> None:
 def test_a_subscription_refusal_without_a_code_mentions_none() -> None:
     error = to_exception(SubscriptionFailed("private-a", None, 401, "bad signature"))
     assert str(error) == "server refused the subscription to 'private-a': bad signature"
-
-
-def test_sign_in_failures_are_worded_here() -> None:
-    unsupported = to_exception(SignInFailed(4200, "Invalid message format"))
-    assert isinstance(unsupported, SignInError)
-    assert unsupported.code == 4200
-    assert "does not support user sign-in" in str(unsupported)
-    assert "Laravel Reverb has none" in str(unsupported)
-    refused = to_exception(SignInFailed(4009, "Connection is unauthorized"))
-    assert str(refused) == "the server refused the sign-in (4009: Connection is unauthorized)"
-    assert refused.code == 4009
-    assert "no user_data with an 'id'" in str(to_exception(SignInWithoutUser()))

@@ -136,6 +136,16 @@ def test_closing_forgets_a_pending_signin() -> None:
     session.signin_frame("k:s", USER_DATA)
     session.close()
     assert isinstance(session.receive(soketi_success()), Dropped)
+    # An error still read off the closing socket is no sign-in refusal any more.
+    assert isinstance(session.receive(REVERB_4200), ServerError)
+
+
+def test_once_answered_the_signin_is_no_longer_awaited() -> None:
+    session = socket()
+    session.signin_frame("k:s", USER_DATA)
+    assert session.receive(soketi_success()) == SignInSucceeded(USER_DATA)
+    assert isinstance(session.receive(soketi_success()), Dropped)
+    assert isinstance(session.receive(REVERB_4200), ServerError)
 
 
 # -- the core --------------------------------------------------------------------------------------
@@ -169,7 +179,10 @@ def test_the_token_becomes_the_signin_frame() -> None:
     request = ask(core)
     (send,) = core.signin_authorized(request.attempt, "k:s", USER_DATA)
     assert isinstance(send, SendFrame)
-    assert json.loads(send.text)["data"]["user_data"] == USER_DATA
+    assert json.loads(send.text) == {
+        "event": "pusher:signin",
+        "data": {"auth": "k:s", "user_data": USER_DATA},
+    }
 
 
 def test_a_stale_token_is_ignored() -> None:
@@ -182,6 +195,27 @@ def test_a_stale_token_is_ignored() -> None:
     assert core.signin_authorized(old.attempt, "k:s", USER_DATA) == []
     assert core.signin_failed(old.attempt, AuthenticationError("x")) == []
     assert len(core.signin_authorized(new.attempt, "k:s", USER_DATA)) == 1
+
+
+def test_a_token_after_the_socket_closed_is_ignored() -> None:
+    # The session is closed before the core hears of the loss: the token has nowhere to go.
+    core = ClientProtocol()
+    session = socket()
+    core.established(session)
+    request = ask(core)
+    session.close()
+    assert core.signin_authorized(request.attempt, "k:s", USER_DATA) == []
+    assert core.signin_failed(request.attempt, SignInError("401")) == []
+
+
+def test_a_subscriptions_attempt_is_no_signin_token() -> None:
+    # Attempt numbers come from one counter; nothing passes for a sign-in never asked for.
+    core = ClientProtocol()
+    core.add(Subscription("orders"))
+    (authorize,) = core.established(socket())
+    assert isinstance(authorize, Authorize)
+    assert core.signin_authorized(authorize.attempt, "k:s", USER_DATA) == []
+    assert core.signin_failed(authorize.attempt, SignInError("401")) == []
 
 
 def test_a_failed_token_settles_the_signin_with_its_error() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from reverb.protocol.signing import (
     channel_auth,
+    channel_shared_secret,
     channel_signature,
     sign,
     signed_api_query,
@@ -219,3 +220,13 @@ def test_api_query_never_contains_the_secret() -> None:
         key="k", secret="s3cr3t-value-xyz", method="POST", path="/p", timestamp=1, body=BODY
     )
     assert all("s3cr3t-value-xyz" not in value for value in query.values())
+
+
+# -- end-to-end encrypted channels ----------------------------------------------------------------
+
+
+def test_the_shared_secret_is_sha256_of_the_name_then_the_master_key() -> None:
+    # Fixed: every SDK derives the same key, so a change would break existing channels.
+    key = channel_shared_secret("private-encrypted-orders", bytes(range(32)))
+    assert key.hex() == "469f895b43f56380db9fc34f85c168f3c140cf3dd03dbdcf67ae3aa1bce6ae9e"
+    assert key == hashlib.sha256(b"private-encrypted-orders" + bytes(range(32))).digest()
