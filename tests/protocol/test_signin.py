@@ -216,6 +216,7 @@ def test_a_subscriptions_attempt_is_no_signin_token() -> None:
     assert isinstance(authorize, Authorize)
     assert core.signin_authorized(authorize.attempt, "k:s", USER_DATA) == []
     assert core.signin_failed(authorize.attempt, SignInError("401")) == []
+    assert core.signin_authorized(0, "k:s", USER_DATA) == []  # a fresh record's attempt
 
 
 def test_a_failed_token_settles_the_signin_with_its_error() -> None:

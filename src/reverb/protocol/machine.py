@@ -68,7 +68,8 @@ class ClientProtocol:
         self._session: PusherSession | None = None
         self._attempts = itertools.count(1)
         self._signin_wanted = False
-        self._signin_attempt = 0
+        self._signin_attempt: int | None = None
+        """The attempt of the sign-in asked for last (``None`` before any)."""
         self._user: Subscription | None = None
 
     def __repr__(self) -> str:
