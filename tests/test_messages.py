@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,16 +16,9 @@ from hypothesis import strategies as st
 
 from reverb import Event, Message, ProtocolError, messages
 from reverb.messages import decode_data, decode_frame, encode_json
+from tests.support.codecs import json_codec
 
-
-@pytest.fixture(autouse=True, params=["json", "orjson"])
-def json_codec(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "orjson":
-        pytest.importorskip("orjson")
-    before = messages.json_codec()
-    messages.use_json(request.param)
-    yield request.param
-    messages.use_json(before)  # type: ignore[arg-type]
+__all__ = ["json_codec"]  # the autouse fixture: every test here runs under both codecs
 
 
 # -- decode_data ----------------------------------------------------------------------------------

@@ -2,19 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from tests.support.codecs import json_codec
 
-import pytest
-
-from reverb import messages
-
-
-@pytest.fixture(autouse=True, params=["json", "orjson"])
-def json_codec(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Switch reverb.messages to the codec of this round; skip orjson where it is missing."""
-    if request.param == "orjson":
-        pytest.importorskip("orjson")
-    before = messages.json_codec()
-    messages.use_json(request.param)
-    yield request.param
-    messages.use_json(before)  # type: ignore[arg-type]
+__all__ = ["json_codec"]
