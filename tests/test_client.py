@@ -25,25 +25,18 @@ from reverb import (
     SubscriptionError,
 )
 from reverb.protocol.signing import channel_auth
-from tests.support.fake_server import FakeServer
+from tests.support.fake_server import FakeServer, fake_client
 
 SECRET = "fake-s3cr3t-do-not-leak"
 
 
 def make_client(server: FakeServer, **settings: Any) -> ReverbClient:
     options: dict[str, Any] = {
-        "app_key": "app-key",
         "app_secret": SECRET,
-        "host": "127.0.0.1",
-        "port": 6001,
-        "scheme": "http",
         "reconnect_delay": 0.01,
         "reconnect_max_delay": 0.05,
-        "subscription_timeout": 2.0,
-        "connect_timeout": 2.0,
     }
-    options.update(settings)
-    return ReverbClient(transport_factory=server.connect, **options)
+    return fake_client(server, **{**options, **settings})
 
 
 @pytest.fixture
