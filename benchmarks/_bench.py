@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib.util
+import json
 import os
 import queue
 import resource
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -142,6 +144,13 @@ def unavailable(name: str, needs: Sequence[str]) -> str | None:
         return None
     missing = [module for module in needs if importlib.util.find_spec(module) is None]
     return f"not installed: {', '.join(missing)}" if missing else None
+
+
+def save_results(path: str | None, results: Any) -> None:
+    """Write a benchmark's results as JSON to ``path`` (its ``--json`` option), if given."""
+    if path:
+        with open(path, "w") as out:
+            json.dump(results, out, indent=1)
 
 
 def median(values: Sequence[float]) -> float:

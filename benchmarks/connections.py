@@ -25,7 +25,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from _bench import HERE, NODE_MODULES, PYTHON, flood_server, raise_fd_limit
+from _bench import HERE, NODE_MODULES, PYTHON, flood_server, raise_fd_limit, save_results
 
 HOST = "127.0.0.1"
 KEY = "app-key"
@@ -192,9 +192,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return result
     results = measure(args.count, args.idle)
     print(table(results))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(results, out, indent=1)
+    save_results(args.json, results)
     return results
 
 

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from _bench import HERE, NODE_MODULES, ROOT, LocalServer, percentile, private_auth
+from _bench import HERE, NODE_MODULES, ROOT, LocalServer, percentile, private_auth, save_results
 
 CHANNEL = "private-latency"
 RECEIVERS = ("websockets", "python-reverb", "pusher-js")
@@ -260,9 +260,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results = asyncio.run(measure(args.samples, args.servers.split(",")))
     print(f"{args.samples} samples per row")
     print(table(results))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(results, out, indent=1)
+    save_results(args.json, results)
     return results
 
 

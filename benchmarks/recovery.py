@@ -25,13 +25,12 @@ in a rotated order, each a new client process with its own restart of the same s
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from _bench import HERE, PYTHON, LineProcess, LocalServer, median, unavailable
+from _bench import HERE, PYTHON, LineProcess, LocalServer, median, save_results, unavailable
 
 STARTUP_S = 30.0  # to connect and subscribe every channel the first time
 NOTICE_S = 10.0  # to notice the server is gone and try again
@@ -261,9 +260,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results = measure(args.channels, args.rounds, args.timeout, kinds)
     print(table(results))
     print(findings(results))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(results, out, indent=1)
+    save_results(args.json, results)
     return results
 
 

@@ -35,6 +35,7 @@ from _bench import (
     LineProcess,
     flood_server,
     median,
+    save_results,
     unavailable,
 )
 
@@ -386,9 +387,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(server_note(results))
     print(pair_table(results))
     print(pair_note(results))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(results, out, indent=1)
+    save_results(args.json, results)
     return results
 
 
