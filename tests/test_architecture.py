@@ -42,7 +42,7 @@ class Edge:
 def module_names(root: Path, package: str) -> dict[str, Path]:
     """Every module of the package under ``root``, by dotted name (packages by their own)."""
     names = {}
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted([*root.rglob("*.py"), *root.rglob("*.pyx")]):
         parts = [package, *path.relative_to(root).with_suffix("").parts]
         if parts[-1] == "__init__":
             parts.pop()
@@ -55,6 +55,18 @@ def is_type_checking(test: ast.expr) -> bool:
     if isinstance(test, ast.Name):
         return test.id == "TYPE_CHECKING"
     return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def parse_module(path: Path) -> ast.Module:
+    """A module's source as Python; of a Cython ``.pyx``, only its top-level Python imports
+    (``cimport`` s are C declarations, not imports)."""
+    text = path.read_text()
+    if path.suffix == ".pyx":
+        text = "\n".join(
+            line if line.startswith(("import ", "from ")) and " cimport " not in line else ""
+            for line in text.splitlines()
+        )
+    return ast.parse(text, str(path))
 
 
 def import_statements(tree: ast.Module) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
@@ -103,7 +115,7 @@ def import_edges(root: Path, package: str) -> list[Edge]:
     edges: dict[Edge, None] = {}  # one edge per import statement and target, in order
     for source, path in modules.items():
         here = source if path.name == "__init__.py" else source.rpartition(".")[0]
-        for node, type_checking in import_statements(ast.parse(path.read_text(), str(path))):
+        for node, type_checking in import_statements(parse_module(path)):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]

@@ -104,7 +104,7 @@ class ReverbClient(Bindable):
         self._connection = Connection(
             config,
             on_event=self._subscriber.on_event,
-            on_channel_event=self._dispatcher.put,
+            on_channel_event=self._dispatcher.event_sink,
             on_established=self._subscriber.on_established,
             on_lost=self._on_connection_lost,
             on_state_change=self._on_state_change,

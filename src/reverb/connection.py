@@ -3,11 +3,11 @@
 :class:`Connection` runs one *supervisor* task per :meth:`Connection.open`. It decides nothing
 itself; the core does:
 
-* each socket gets a :class:`~reverb.protocol.link.Link` (its Pusher session and keepalive):
-  every frame goes to ``Link.receive``, whose reply (the pong) is sent back, and whose events
-  are handed synchronously to the owner's ``on_event`` callback, which must be quick;
-* a timer per live socket fires at ``Link.wake_at`` and carries out ``Link.poll``'s verdict:
-  send a ping, or abort a socket declared dead (which then ends with 4201);
+* each socket gets a :class:`~reverb.protocol.link.Link` (its Pusher session and keepalive)
+  and, once established, a :class:`~reverb.live_socket.LiveSocket` that serves it: every frame
+  to ``Link.receive`` and its events to the owner's callbacks (``on_event``,
+  ``on_channel_event``, which must be quick), the keepalive's timer (a socket declared dead
+  ends with 4201);
 * after every failed attempt or lost socket, :class:`~reverb.protocol.reconnect.ReconnectPlan`
   says reconnect now, after a delay, or give up with this error.
 """
@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 from collections.abc import Callable
 
 from .config import ReverbConfig
 from .exceptions import ConnectionError
+from .live_socket import LiveSocket
 from .messages import Event
 from .protocol.actions import SendFrame
 from .protocol.failures import (
@@ -32,17 +32,21 @@ from .protocol.failures import (
     SendFailed,
     to_exception,
 )
-from .protocol.keepalive import PONG_TIMEOUT_CODE, KeepaliveAction
+from .protocol.keepalive import PONG_TIMEOUT_CODE
 from .protocol.link import Link
 from .protocol.reconnect import GiveUp, ReconnectPlan, RetryAfter
-from .protocol.session import Established, HandshakeFailed, PusherSession, SessionEvent
+from .protocol.session import (
+    Established,
+    HandshakeFailed,
+    PusherSession,
+    SessionEvent,
+)
 from .protocol.state import ConnectionState, check_transition
 from .transport import (
     Transport,
     TransportClosed,
     TransportFactory,
     TransportOptions,
-    deliver_frames,
     transport_factory_for,
 )
 
@@ -102,10 +106,9 @@ class Connection:
         self._closing = False
         self._failure: ConnectionError | None = None
         self._last_error: ConnectionError | None = None
-        self._sends: set[asyncio.Task[None]] | None = None
-        """Sends in flight that nobody awaits (pongs, pings)."""
-        self.frames_received = 0
-        """Frames read from the server over this object's life."""
+        self._frames_counted = 0
+        """Frames read from sockets that have ended."""
+        self._live: LiveSocket | None = None
         self.reconnects = 0
         """Sockets established after the first one of each :meth:`open`."""
 
@@ -114,6 +117,12 @@ class Connection:
         return f"<Connection {self._state} socket_id={socket_id!r}>"
 
     # -- state ------------------------------------------------------------------------------
+
+    @property
+    def frames_received(self) -> int:
+        """Frames read from the server over this object's life."""
+        live = self._live
+        return self._frames_counted + (0 if live is None else live.frames_received)
 
     @property
     def state(self) -> ConnectionState:
@@ -328,7 +337,6 @@ class Connection:
 
     async def _run_socket(self, transport: Transport, link: Link) -> int | None:
         """Serve one established socket until it ends; return what its end means."""
-        loop = asyncio.get_running_loop()
         session = link.session
         self._transport = transport
         self._session = session
@@ -341,100 +349,11 @@ class Connection:
             self._on_established(session)
         except Exception:
             logger.exception("connection-established listener raised")
-        keepalive = _KeepaliveTimer(self, loop, transport, link)
+        live = self._live = LiveSocket(transport, link, self._on_event, self._on_channel_event)
         try:
-            return link.close_code(
-                await deliver_frames(transport, self._frame_sink(loop, transport, link))
-            )
+            return await live.run()
         finally:
-            keepalive.stop()
-            link.close()
+            self._frames_counted += live.frames_received
+            self._live = None
             self._transport = None
             self._session = None
-
-    def _frame_sink(
-        self, loop: asyncio.AbstractEventLoop, transport: Transport, link: Link
-    ) -> Callable[[str | bytes], None]:
-        """What each frame of the socket goes to: the link, then the owner's callbacks.
-
-        A push transport calls it from its frame reader, a pull one from a ``recv`` loop;
-        either way each frame is handled synchronously, with no ``await`` of its own.
-        """
-        now = loop.time
-        receive = link.receive
-        on_event = self._on_event
-        on_channel_event = self._on_channel_event
-
-        def on_frame(text: str | bytes) -> None:
-            self.frames_received += 1
-            event: object = None
-            try:
-                event = receive(text, now())
-                if event.__class__ is Event:
-                    on_channel_event(event)
-                elif event.__class__ is SendFrame:
-                    self._send_soon(loop, transport, event.text)
-                elif event is not None:
-                    on_event(event)  # type: ignore[arg-type]
-            except Exception:
-                logger.exception("event listener raised on %r", event)
-
-        return on_frame
-
-    def _send_soon(self, loop: asyncio.AbstractEventLoop, transport: Transport, text: str) -> None:
-        """Send ``text`` (the pong) from a task of its own; a closed socket is ignored."""
-        task = loop.create_task(_send_quietly(transport, text))
-        sends = self._sends
-        if sends is None:
-            sends = self._sends = set()
-        sends.add(task)
-        task.add_done_callback(sends.discard)
-
-
-async def _send_quietly(transport: Transport, text: str) -> None:
-    with contextlib.suppress(TransportClosed):
-        await transport.send(text)
-
-
-class _KeepaliveTimer:
-    """Wakes at the keepalive's deadlines (a timer, not a task) and carries out its verdict:
-    send a ping, or abort a socket declared dead.
-    """
-
-    __slots__ = ("_connection", "_link", "_loop", "_timer", "_transport")
-
-    def __init__(
-        self,
-        connection: Connection,
-        loop: asyncio.AbstractEventLoop,
-        transport: Transport,
-        link: Link,
-    ) -> None:
-        self._connection = connection
-        self._loop = loop
-        self._transport = transport
-        self._link = link
-        self._timer: asyncio.TimerHandle | None = None
-        self._schedule()
-
-    def _schedule(self) -> None:
-        wake_at = self._link.wake_at(self._loop.time())
-        self._timer = None if wake_at == math.inf else self._loop.call_at(wake_at, self._wake)
-
-    def _wake(self) -> None:
-        verdict = self._link.poll(self._loop.time())
-        if isinstance(verdict, SendFrame):
-            logger.debug("> pusher:ping after silence")
-            self._connection._send_soon(self._loop, self._transport, verdict.text)
-        elif verdict is KeepaliveAction.DEAD:
-            logger.warning("no reply to a ping in time: dropping the connection")
-            self._timer = None
-            self._transport.abort()
-            return
-        self._schedule()
-
-    def stop(self) -> None:
-        """The socket ended."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None

@@ -35,6 +35,7 @@ __all__ = [
     "decode_data",
     "decode_frame",
     "decode_received",
+    "decoder",
     "encode_json",
     "json_codec",
     "use_json",
@@ -100,6 +101,13 @@ def use_json(codec: Literal["auto", "json", "orjson"] = "auto") -> str:
     else:
         _decode, _encode, _codec, _loads = _std_decode, _std_encode, "json", _std_decode
     return _codec
+
+
+def decoder() -> Callable[[str | bytes], Any]:
+    """The codec's own decoder (``orjson.loads`` with orjson), which :func:`decode_received`
+    tries first; it raises :class:`ValueError` (or :class:`RecursionError`) on what it refuses.
+    """
+    return _loads
 
 
 def json_codec() -> str:

@@ -50,9 +50,16 @@ class Keepalive:
         """Whether :meth:`poll` has declared the connection dead."""
 
     def activity(self, now: float) -> None:
-        """Record that a frame arrived at ``now``; any frame answers an outstanding ping."""
-        self._last_activity = now
-        self._ping_sent_at = None
+        """Record that a frame arrived at ``now``; any frame answers an outstanding ping.
+
+        A time reported late, earlier than what is already known, changes nothing: it neither
+        moves the last activity back nor answers a ping sent after it.
+        """
+        if now >= self._last_activity:
+            self._last_activity = now
+        ping_sent_at = self._ping_sent_at
+        if ping_sent_at is not None and now >= ping_sent_at:
+            self._ping_sent_at = None
 
     @property
     def awaiting_pong(self) -> bool:

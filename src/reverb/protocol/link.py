@@ -74,6 +74,16 @@ class Link:
             self.keepalive = Keepalive(interval, self._pong_timeout, now)
         return event
 
+    def activity(self, at: float) -> None:
+        """A frame that arrived at ``at`` is reported late (read by a compiled sink).
+
+        Only newer news counts: an earlier time moves nothing back, and answers only a ping
+        sent before it.
+        """
+        keepalive = self.keepalive
+        if keepalive is not None:
+            keepalive.activity(at)
+
     def wake_at(self, now: float) -> float:
         """When the keepalive needs :meth:`poll` next (never, before establishment)."""
         keepalive = self.keepalive

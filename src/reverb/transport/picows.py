@@ -45,6 +45,7 @@ _PAUSE_AT = 4096
 """Frames waiting in the queue above which the socket stops being read."""
 _RESUME_AT = 1024
 _NO_LIMIT = 2**62
+_TEXT = WSMsgType.TEXT
 _READ_BUFFER_SIZE = 2048
 """picows' first read buffer (its default is 16 KiB); it grows when a frame needs more."""
 _CLOSE_TIMEOUT = 2.0
@@ -80,6 +81,10 @@ class PicowsTransport(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         """Queue a text or binary message, or answer a close frame."""
         kind = frame.msg_type
+        if kind is _TEXT and frame.fin and self._sink is not None:  # the usual frame, first
+            if not transport.is_close_frame_sent:
+                self._sink(frame.get_payload_as_bytes())
+            return
         if transport.is_close_frame_sent and kind is not WSMsgType.CLOSE:
             return  # closing (by us, or by picows after a protocol error): data is dropped
         if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
