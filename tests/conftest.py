@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from reverb import compiled
+
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -14,3 +16,16 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("REVERB_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(params=["compiled", "python"])
+def receive_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test over the compiled receive path (``reverb._speedups``) and the pure-Python one.
+
+    Modules that use it: ``pytestmark = pytest.mark.usefixtures("receive_path")``.
+    """
+    if request.param == "python":
+        monkeypatch.setattr(compiled, "speedups", None)
+    elif compiled.speedups is None:
+        pytest.fail("reverb._speedups is not built here: run scripts/bootstrap")
+    return str(request.param)

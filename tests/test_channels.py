@@ -16,6 +16,8 @@ from reverb import (
     SubscriptionState,
 )
 
+pytestmark = pytest.mark.usefixtures("receive_path")
+
 
 @pytest.fixture
 def client() -> ReverbClient:

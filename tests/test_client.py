@@ -27,6 +27,8 @@ from reverb import (
 from reverb.protocol.signing import channel_auth
 from tests.support.fake_server import FakeServer, fake_client
 
+pytestmark = pytest.mark.usefixtures("receive_path")
+
 SECRET = "fake-s3cr3t-do-not-leak"
 
 

@@ -13,6 +13,8 @@ from reverb.protocol.session import PusherSession, SessionEvent
 from reverb.transport import TransportOptions
 from tests.support.fake_server import FakeServer, FakeSocket
 
+pytestmark = pytest.mark.usefixtures("receive_path")
+
 
 class Recorder:
     def __init__(self) -> None:

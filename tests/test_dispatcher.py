@@ -14,6 +14,8 @@ from reverb.dispatcher import ClientStats, Dispatcher
 from reverb.messages import Event
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.usefixtures("receive_path")
+
 
 class Host:
     """The little of a client a channel needs here."""
@@ -78,8 +80,8 @@ async def test_sync_handlers_run_at_once_and_no_task_is_made(
 ) -> None:
     seen: list[Any] = []
     channels["orders"].bind("E", lambda e: seen.append(e.data))
-    dispatcher.put(event(1))
-    dispatcher.put(event(2))
+    dispatcher.event_sink(event(1))
+    dispatcher.event_sink(event(2))
     assert seen == [1, 2]  # before any await
     assert dispatcher.task is None
     assert stats.events_dispatched == 2
@@ -91,8 +93,8 @@ async def test_client_wide_handlers_come_after_the_channels_and_see_channel_less
     seen: list[str] = []
     channels["orders"].bind("E", lambda e: seen.append("channel"))
     client_handlers.bind_global(lambda e: seen.append(f"client {e.channel}"))
-    dispatcher.put(event(1))
-    dispatcher.put(Event("pusher:error", None, {}))
+    dispatcher.event_sink(event(1))
+    dispatcher.event_sink(Event("pusher:error", None, {}))
     assert seen == ["channel", "client orders", "client None"]
 
 
@@ -109,8 +111,8 @@ async def test_an_async_handler_keeps_later_events_waiting_until_it_finishes(
 
     channels["orders"].bind("slow", slow)
     channels["orders"].bind("E", lambda e: seen.append(f"sync {e.data}"))
-    dispatcher.put(event(1, name="slow"))
-    dispatcher.put(event(2))
+    dispatcher.event_sink(event(1, name="slow"))
+    dispatcher.event_sink(event(2))
     assert seen == []  # the coroutine runs on the dispatcher's task, now made
     assert dispatcher.task is not None
     await wait_until(lambda: seen == ["slow 1 start"])
@@ -120,7 +122,7 @@ async def test_an_async_handler_keeps_later_events_waiting_until_it_finishes(
     await wait_until(lambda: len(seen) == 3)
     assert seen == ["slow 1 start", "slow 1 end", "sync 2"]
     await wait_until(lambda: stats.events_dispatched == 2)
-    dispatcher.put(event(3))  # drained: handled at once again
+    dispatcher.event_sink(event(3))  # drained: handled at once again
     assert seen[-1] == "sync 3"
 
 
@@ -138,8 +140,8 @@ async def test_the_handlers_after_an_async_one_run_once_it_is_done(
     channel.bind("E", middle)
     channel.bind("E", lambda e: seen.append("C"))
     client_handlers.bind("E", lambda e: seen.append("D"))
-    dispatcher.put(event(1))
-    dispatcher.put(event(2))
+    dispatcher.event_sink(event(1))
+    dispatcher.event_sink(event(2))
     await wait_until(lambda: len(seen) == 8)
     assert seen == ["A", "B", "C", "D", "A", "B", "C", "D"]
 
@@ -163,7 +165,7 @@ async def test_handler_errors_are_counted_and_logged_and_the_others_still_run(
     channels["orders"].bind("E", broken_later)
     channels["orders"].bind("E", lambda e: seen.append(e.data))
     with caplog.at_level(logging.ERROR, logger="reverb.dispatch"):
-        dispatcher.put(event(1))
+        dispatcher.event_sink(event(1))
         await wait_until(lambda: seen == [1])
     assert stats.handler_errors == 2
     assert [str(r.exc_info[1]) for r in caplog.records if r.exc_info] == ["boom", "later"]
@@ -175,10 +177,10 @@ async def test_a_hold_keeps_later_events_waiting_but_not_earlier_ones(
     seen: list[int] = []
     channels["orders"].bind("E", lambda e: seen.append(e.data))
     hold = asyncio.get_running_loop().create_future()
-    dispatcher.put(event(1))
+    dispatcher.event_sink(event(1))
     dispatcher.hold_until(hold)
-    dispatcher.put(event(2))
-    dispatcher.put(event(3))
+    dispatcher.event_sink(event(2))
+    dispatcher.event_sink(event(3))
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert seen == [1]
@@ -195,7 +197,7 @@ async def test_a_hold_that_ends_with_nothing_waiting_leaves_no_task(
     dispatcher.hold_until(hold)
     hold.set_result(None)
     await asyncio.sleep(0)  # the hold's done-callback runs
-    dispatcher.put(event(1))
+    dispatcher.event_sink(event(1))
     assert seen == [1]
     assert dispatcher.task is None
 
@@ -206,7 +208,7 @@ async def test_channels_that_open_their_events_are_handled_on_the_task(
     seen: list[Any] = []
     channels["opening"].bind("E", lambda e: seen.append(e.data))
     client_handlers.bind("E", lambda e: seen.append(f"client {e.data}"))
-    dispatcher.put(event(1, channel="opening"))
+    dispatcher.event_sink(event(1, channel="opening"))
     assert seen == []
     await wait_until(lambda: len(seen) == 2)
     assert seen == ["opened 1", "client opened 1"]
@@ -220,7 +222,7 @@ async def test_a_custom_handle_event_is_called_not_bypassed(
     assert not Opening._handled_inline
     seen: list[Any] = []
     channels["custom"].bind("E", lambda e: seen.append(e.data))
-    dispatcher.put(event(1, channel="custom"))
+    dispatcher.event_sink(event(1, channel="custom"))
     await wait_until(lambda: seen == ["custom 1"])
 
 
@@ -230,11 +232,11 @@ async def test_events_before_start_and_after_stop_are_dropped(
     seen: list[int] = []
     channels["orders"].bind("E", lambda e: seen.append(e.data))
     dispatcher = Dispatcher(channels, client_handlers, stats)
-    dispatcher.put(event(1))
+    dispatcher.event_sink(event(1))
     dispatcher.start()
-    dispatcher.put(event(2))
+    dispatcher.event_sink(event(2))
     await dispatcher.stop()
-    dispatcher.put(event(3))
+    dispatcher.event_sink(event(3))
     dispatcher.put_call(lambda: asyncio.sleep(0))
     assert seen == [2]
     assert dispatcher.task is None
@@ -251,7 +253,7 @@ async def test_stop_lets_the_queued_work_finish_first(
 
     channels["orders"].bind("E", handler)
     for number in range(5):
-        dispatcher.put(event(number))
+        dispatcher.event_sink(event(number))
     await dispatcher.stop()
     assert seen == [0, 1, 2, 3, 4]
 
@@ -265,8 +267,8 @@ async def test_callbacks_run_in_order_with_the_events(
     async def call() -> None:
         seen.append("call")
 
-    dispatcher.put(event(1))
+    dispatcher.event_sink(event(1))
     dispatcher.put_call(call)
-    dispatcher.put(event(2))
+    dispatcher.event_sink(event(2))
     await wait_until(lambda: len(seen) == 3)
     assert seen == [1, "call", 2]

@@ -31,6 +31,8 @@ from reverb.encryption import encrypt_data
 from reverb.protocol.signing import channel_auth, channel_shared_secret
 from tests.support.fake_server import FakeServer, fake_client
 
+pytestmark = pytest.mark.usefixtures("receive_path")
+
 SECRET = "fake-s3cr3t-do-not-leak"
 MASTER = bytes(range(32))
 MASTER_B64 = base64.b64encode(MASTER).decode()

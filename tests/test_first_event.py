@@ -34,6 +34,8 @@ from reverb import (
 )
 from tests.support.fake_server import FakeServer, FakeSocket, event_frame
 
+pytestmark = pytest.mark.usefixtures("receive_path")
+
 SECRET = "first-event-s3cr3t"
 N = 5
 """Events in each batch."""

@@ -6,10 +6,14 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from reverb import ReverbClient
 from reverb.protocol.signing import channel_auth
 from reverb.subscriber import AUTHORIZATION_CONCURRENCY
 from tests.support.fake_server import FakeServer
+
+pytestmark = pytest.mark.usefixtures("receive_path")
 
 SECRET = "subscriber-secret"
 

@@ -60,10 +60,16 @@ cdef extern from *:
         Py_XDECREF(old);
     }
 
-    /* time.monotonic(), computed the same way (whole nanoseconds, then seconds). */
+    /* time.monotonic(), computed the same way (whole nanoseconds, then seconds); on Linux
+       from the clock's coarse reading (a few milliseconds behind at most, and cheaper),
+       plenty for a keepalive counted in seconds. */
     static double reverb_monotonic(void) {
         struct timespec ts;
+    #ifdef CLOCK_MONOTONIC_COARSE
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    #else
         clock_gettime(CLOCK_MONOTONIC, &ts);
+    #endif
         return (double)((long long)ts.tv_sec * 1000000000LL + ts.tv_nsec) / 1e9;
     }
     """
@@ -138,18 +144,19 @@ cdef object _channel_event(object text, object loads):
     return _new_event(name, channel, data, user_id)
 
 
-cdef inline tuple _handlers_for(object registry, object name):
-    reached = (<dict>registry._reached).get(name)
-    if reached is None:
+cdef inline tuple _handlers_for(object registry, dict reached, object name):
+    """``registry.handlers_for(name)``, from its remembered answers (``reached``) first."""
+    handlers = reached.get(name)
+    if handlers is None:
         return registry.handlers_for(name)
-    return <tuple>reached
+    return <tuple>handlers
 
 
 cdef class InlineDispatch:
     """``Dispatcher.put``, compiled for the case where handlers can be called at once.
 
     Reads the dispatcher's and the stats' slots directly, and remembers the last channel's
-    handler registry (a channel keeps its registry for life).
+    handler registry (a channel keeps its registry, and a registry its ``_reached``, for life).
 
     Args:
         dispatcher: the :class:`~reverb.dispatcher.Dispatcher` whose state it reads and to
@@ -166,11 +173,13 @@ cdef class InlineDispatch:
     cdef object _put
     cdef dict _channels
     cdef object _handlers
+    cdef dict _handlers_reached
     cdef object _stats
     cdef Py_ssize_t _idle
     cdef Py_ssize_t _dispatched
     cdef object _last_channel
     cdef object _last_registry
+    cdef dict _last_reached
     cdef bint _last_inline
 
     def __init__(self, dispatcher, dict channels, handlers, stats):
@@ -180,6 +189,7 @@ cdef class InlineDispatch:
         self._put = dispatcher.put
         self._channels = channels
         self._handlers = handlers
+        self._handlers_reached = handlers._reached
         self._stats = stats
 
     def __call__(self, event):
@@ -195,15 +205,16 @@ cdef class InlineDispatch:
             else:
                 self._last_inline = channel._handled_inline
                 self._last_registry = registry = channel._handlers
+                self._last_reached = registry._reached
                 self._last_channel = channel
                 if not self._last_inline:
                     registry = False
             if registry is not False:
                 if registry is not None:
-                    handlers = _handlers_for(registry, name)
+                    handlers = _handlers_for(registry, self._last_reached, name)
                     if handlers and self._call_now(event, handlers, True):
                         return
-                handlers = _handlers_for(self._handlers, name)
+                handlers = _handlers_for(self._handlers, self._handlers_reached, name)
                 if handlers and self._call_now(event, handlers, False):
                     return
                 stats = self._stats
@@ -271,6 +282,11 @@ cdef class FrameSink:
         self._other = other
 
     def __call__(self, text):
+        self.feed(text)
+
+    def feed(self, text):
+        """Take one frame (``self(text)`` does the same; ``feed`` is called without building
+        an argument tuple, so the transports are given this bound method)."""
         try:
             event = _channel_event(text, self._loads)
         except Exception:

@@ -131,7 +131,7 @@ class LiveSocket:
             self._link.session, SessionPhase.OPEN, decoder(), clock, on_channel_event, on_frame
         )
         self._compiled_sink = sink
-        return sink
+        return sink.feed
 
     def send_soon(self, text: str) -> None:
         """Send ``text`` (a pong, a ping) from a task of its own."""

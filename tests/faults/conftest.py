@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from reverb import compiled
 from reverb.testing import BackgroundServer
 from tests.faults.report import FaultRecord, summarize
 from tests.support.soketi import ServerUnderTest, SoketiServer
@@ -40,10 +41,16 @@ def server(faults_server: ServerUnderTest) -> ServerUnderTest:
 
 
 @pytest.fixture(params=TRANSPORTS)
-def transport(request: pytest.FixtureRequest) -> str:
-    """The client's transport: every fault is injected under each of them."""
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The client's transport: every fault is injected under each of them.
+
+    Over websockets the receive path runs in pure Python, over picows compiled
+    (``reverb._speedups``), so every fault meets both.
+    """
     if request.param == "picows":
         pytest.importorskip("picows")
+    else:
+        monkeypatch.setattr(compiled, "speedups", None)
     name: str = request.param
     return name
 

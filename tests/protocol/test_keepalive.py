@@ -109,3 +109,27 @@ def test_dead_only_once_poll_declares_it(keepalive: Keepalive) -> None:
     assert keepalive.dead is False
     assert keepalive.poll(140.0) is DEAD
     assert keepalive.dead is True
+
+
+def test_a_late_report_of_an_older_frame_does_not_move_the_activity_back(
+    keepalive: Keepalive,
+) -> None:
+    keepalive.activity(120.0)
+    keepalive.activity(110.0)  # reported after the newer one
+    assert keepalive.deadline() == 150.0
+    keepalive.activity(120.0)  # the same time again counts
+    assert keepalive.deadline() == 150.0
+
+
+def test_a_late_report_answers_only_a_ping_sent_before_its_frame(keepalive: Keepalive) -> None:
+    assert keepalive.poll(130.0) is PING
+    keepalive.activity(129.0)  # arrived before the ping went out: no answer
+    assert keepalive.awaiting_pong
+    assert keepalive.poll(140.0) is DEAD
+
+
+def test_a_frame_at_the_moment_of_the_ping_answers_it(keepalive: Keepalive) -> None:
+    assert keepalive.poll(130.0) is PING
+    keepalive.activity(130.0)
+    assert not keepalive.awaiting_pong
+    assert keepalive.deadline() == 160.0

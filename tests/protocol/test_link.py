@@ -103,3 +103,15 @@ def test_a_frame_that_cannot_be_used_is_dropped(link: Link, frame: str | bytes) 
     dropped = link.receive(frame, 150.0)
     assert isinstance(dropped, Dropped)
     assert dropped.reason.startswith("frame ")  # the decoder's own reason
+
+
+def test_activity_reported_late_counts_once_established() -> None:
+    waiting = Link(120, 10)
+    waiting.activity(5.0)  # no keepalive yet: nothing to tell
+    assert waiting.wake_at(0.0) == math.inf
+    waiting.receive(established(), 100.0)
+    waiting.activity(120.0)
+    assert waiting.wake_at(120.0) == 150.0
+    assert isinstance(waiting.poll(150.0), SendFrame)
+    waiting.activity(149.0)  # a frame from before the ping does not answer it
+    assert waiting.poll(160.0) is KeepaliveAction.DEAD
