@@ -13,9 +13,11 @@ from setuptools import Extension, setup
 extensions = []
 if os.environ.get("REVERB_NO_EXTENSIONS", "") in ("", "0"):
     extensions = cythonize(
-        [Extension("reverb._speedups", ["src/reverb/_speedups.pyx"], optional=True)],
+        [Extension("reverb._speedups", ["src/reverb/_speedups.pyx"])],
         compiler_directives={"language_level": "3"},
         quiet=True,
     )
+    for extension in extensions:
+        extension.optional = True  # a failed compile skips it (cythonize does not carry this)
 
 setup(ext_modules=extensions)

@@ -67,6 +67,11 @@ def all_kinds() -> list[Kind]:
         Kind(
             "python-reverb-fast", "python-reverb, orjson + picows importable", ("orjson", "picows")
         ),
+        Kind(
+            "python-reverb-fast-pure",
+            "python-reverb, orjson + picows, pure Python (reverb._speedups hidden)",
+            ("orjson", "picows"),
+        ),
         Kind("pysher", "pysher (thread, websocket-client)", ("pysher",)),
         Kind("asyncpusher", "asyncpusher", ("asyncpusher",)),
         Kind("pusher-js", "pusher-js (Node)"),

@@ -243,7 +243,11 @@ def run(kind: str, port: int, count: int) -> dict[str, Any]:
     elif kind == "picows-orjson":
         asyncio.run(bare_picows(port, counter))
     elif kind.startswith("python-reverb"):
-        hidden = {"python-reverb": ("orjson", "picows"), "python-reverb-orjson": ("picows",)}
+        hidden = {
+            "python-reverb": ("orjson", "picows"),
+            "python-reverb-orjson": ("picows",),
+            "python-reverb-fast-pure": ("reverb._speedups",),
+        }
         for module in hidden.get(kind, ()):
             sys.modules[module] = None  # type: ignore[assignment]  # import raises ImportError
         asyncio.run(python_reverb(port, counter))

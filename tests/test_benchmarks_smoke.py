@@ -28,6 +28,7 @@ OPTIONAL = {
     "picows-orjson": ("picows", "orjson"),
     "python-reverb-orjson": ("orjson",),
     "python-reverb-fast": ("orjson", "picows"),
+    "python-reverb-fast-pure": ("orjson", "picows"),
     "pysher": ("pysher",),
     "asyncpusher": ("asyncpusher",),
 }
@@ -43,7 +44,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     results: dict[str, Any] = {
         name: json.loads((folder / f"{name}.json").read_text())
-        for name in ("throughput", "connections", "latency", "recovery")
+        for name in ("throughput", "connections", "latency", "recovery", "sink_cost")
     }
     results["markdown"] = out.read_text()
     return results
@@ -134,9 +135,16 @@ def test_recovery_comparison_clients_went_through_every_restart(smoke: dict[str,
         assert all(missing.fullmatch(failure) for failure in row["failures"]), (kind, row)
 
 
+def test_sink_cost_measures_both_receive_paths(smoke: dict[str, Any]) -> None:
+    rows = {row["kind"]: row for row in smoke["sink_cost"]["rows"]}
+    assert set(rows) == {"bare", "compiled", "python"}  # the extension is built for the tests
+    assert all(row["ns_per_event"] > 0 for row in rows.values())
+
+
 def test_report_has_every_section(smoke: dict[str, Any]) -> None:
     text = smoke["markdown"]
-    for heading in ("## Throughput", "## Connections", "## Latency", "## Recovery", "targets"):
+    headings = ("## Throughput", "## Connections", "## Latency", "## Recovery", "compiled")
+    for heading in (*headings, "targets"):
         assert heading in text
     assert "Two of the fastest client at once" in text
     assert "one client alone" in text
