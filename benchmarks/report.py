@@ -328,10 +328,11 @@ the compiled receive path and without it, against the bare loops' own work per e
 {sink_cost.table(sink)}
 
 The compiled path (`src/reverb/_speedups.pyx`, built by Cython when the package is installed
-with a C compiler; see [architecture.md](architecture.md#the-compiled-receive-path)) does the hot case of
-three pure-Python layers in one step: it decodes a channel's event, builds its `Event` directly
-in the object's slots, notes the time for the keepalive (read at the keepalive's next wake, not
-handed over per frame), and calls the channel's handler while nothing waits. Every other frame,
+with a C compiler; see
+[architecture.md](architecture.md#the-compiled-receive-path)) does the hot case of three
+pure-Python layers in one step: it decodes a channel's event, builds its `Event` directly in the
+object's slots, notes the time for the keepalive (read at the keepalive's next wake, not handed
+over per frame), and calls the channel's handler while nothing waits. Every other frame,
 and every event that must wait (an async handler, a hold, several handlers, an encrypted
 channel), goes to the same Python code as before. What it still adds over the bare work: the
 `Event` object, made and freed per event (the public type, a slotted dataclass), the lookups of

@@ -85,7 +85,7 @@ async def through_sink(payloads: list[bytes], compiled_path: bool) -> float:
         link = Link(activity_timeout=120, pong_timeout=30)
         link.receive(ESTABLISHED, time.monotonic())
         socket = LiveSocket(None, link, lambda event: None, dispatcher.event_sink)  # type: ignore[arg-type]
-        sink = socket._frame_sink()
+        sink = socket.sink
         start = time.perf_counter()
         for payload in payloads:
             sink(payload)

@@ -170,7 +170,6 @@ cdef class InlineDispatch:
     """
 
     cdef object _dispatcher
-    cdef object _put
     cdef dict _channels
     cdef object _handlers
     cdef dict _handlers_reached
@@ -186,7 +185,6 @@ cdef class InlineDispatch:
         self._idle = _slot_of(type(dispatcher), "_idle")
         self._dispatched = _slot_of(type(stats), "events_dispatched")
         self._dispatcher = dispatcher
-        self._put = dispatcher.put
         self._channels = channels
         self._handlers = handlers
         self._handlers_reached = handlers._reached
@@ -221,7 +219,7 @@ cdef class InlineDispatch:
                 count = _read_slot(stats, self._dispatched, "events_dispatched")
                 reverb_fill_slot(stats, self._dispatched, count + 1)
                 return
-        self._put(event)
+        self._dispatcher.put(event)
 
     cdef bint _call_now(self, object event, tuple handlers, bint then_client_handlers) except -1:
         """``Dispatcher._call_now`` for one handler; several go to the dispatcher's own."""

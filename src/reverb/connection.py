@@ -47,6 +47,7 @@ from .transport import (
     TransportClosed,
     TransportFactory,
     TransportOptions,
+    deliver_frames,
     transport_factory_for,
 )
 
@@ -351,8 +352,9 @@ class Connection:
             logger.exception("connection-established listener raised")
         live = self._live = LiveSocket(transport, link, self._on_event, self._on_channel_event)
         try:
-            return await live.run()
+            return link.close_code(await deliver_frames(transport, live.sink))
         finally:
+            live.close()
             self._frames_counted += live.frames_received
             self._live = None
             self._transport = None

@@ -28,7 +28,7 @@ from .protocol.actions import SendFrame
 from .protocol.keepalive import KeepaliveAction
 from .protocol.link import Link
 from .protocol.session import SessionEvent, SessionPhase
-from .transport import Transport, TransportClosed, deliver_frames
+from .transport import Transport, TransportClosed
 
 if TYPE_CHECKING:
     from ._speedups import FrameSink
@@ -39,7 +39,9 @@ logger = logging.getLogger("reverb.connection")
 
 
 class LiveSocket:
-    """Serves one established socket (:meth:`run`) until it ends.
+    """One established socket while it lives: its frame sink (:attr:`sink`), keepalive timer
+    and pongs. The owner reads the socket into :attr:`sink` (``deliver_frames``) and calls
+    :meth:`close` when it ended.
 
     Args:
         transport: the open socket.
@@ -51,12 +53,14 @@ class LiveSocket:
     __slots__ = (
         "_compiled_sink",
         "_counted",
+        "_keepalive",
         "_link",
         "_loop",
         "_on_channel_event",
         "_on_event",
         "_sends",
         "_transport",
+        "sink",
     )
 
     def __init__(
@@ -76,6 +80,9 @@ class LiveSocket:
         self._compiled_sink: FrameSink | None = None
         self._sends: set[asyncio.Task[None]] | None = None
         """Sends in flight that nobody awaits (pongs, pings)."""
+        self.sink = self._frame_sink()
+        """What each frame goes to, synchronously, with no ``await`` of its own."""
+        self._keepalive = _KeepaliveTimer(self, link, self._compiled_sink)
 
     @property
     def frames_received(self) -> int:
@@ -83,52 +90,40 @@ class LiveSocket:
         sink = self._compiled_sink
         return self._counted + (0 if sink is None else sink.events)
 
-    async def run(self) -> int | None:
-        """Read frames until the socket ends; return what its end means (``Link.close_code``)."""
-        sink = self._frame_sink()
-        keepalive = _KeepaliveTimer(self, self._link, self._compiled_sink)
+    def close(self) -> None:
+        """The socket ended: stop the keepalive's timer and end the session."""
+        self._keepalive.stop()
+        self._link.close()
+
+    def receive(self, text: str | bytes) -> None:
+        """The pure-Python frame sink: the link, then the owner's callbacks."""
+        self._counted += 1
+        event: object = None
         try:
-            return self._link.close_code(await deliver_frames(self._transport, sink))
-        finally:
-            keepalive.stop()
-            self._link.close()
+            event = self._link.receive(text, self._loop.time())
+            if event.__class__ is Event:
+                self._on_channel_event(event)
+            elif event.__class__ is SendFrame:
+                self.send_soon(event.text)
+            elif event is not None:
+                self._on_event(event)  # type: ignore[arg-type]
+        except Exception:
+            logger.exception("event listener raised on %r", event)
 
     def _frame_sink(self) -> Callable[[str | bytes], None]:
-        """What each frame goes to: the link, then the owner's callbacks.
-
-        A push transport calls it from its frame reader, a pull one from a ``recv`` loop;
-        either way each frame is handled synchronously, with no ``await`` of its own. With
-        the speedups, a compiled sink takes the channels' events (the link's hot path) and
-        passes every other frame to this one.
+        """:meth:`receive`; with the speedups, a compiled sink that takes the channels' events
+        (the link's hot path) and passes every other frame to :meth:`receive`.
         """
-        loop = self._loop
-        now = loop.time
-        receive = self._link.receive
-        on_event = self._on_event
-        on_channel_event = self._on_channel_event
-
-        def on_frame(text: str | bytes) -> None:
-            self._counted += 1
-            event: object = None
-            try:
-                event = receive(text, now())
-                if event.__class__ is Event:
-                    on_channel_event(event)
-                elif event.__class__ is SendFrame:
-                    self.send_soon(event.text)
-                elif event is not None:
-                    on_event(event)  # type: ignore[arg-type]
-            except Exception:
-                logger.exception("event listener raised on %r", event)
-
+        receive = self.receive
         speedups = compiled.speedups
         if speedups is None:
-            return on_frame
+            return receive
+        loop = self._loop
         # The loop's clock is time.monotonic unless the loop says otherwise; the sink reads
         # that one without a call.
-        clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else now
+        clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
         sink: FrameSink = speedups.FrameSink(
-            self._link.session, SessionPhase.OPEN, decoder(), clock, on_channel_event, on_frame
+            self._link.session, SessionPhase.OPEN, decoder(), clock, self._on_channel_event, receive
         )
         self._compiled_sink = sink
         return sink.feed
