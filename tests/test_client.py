@@ -92,6 +92,20 @@ async def test_connect_uses_protocol_7_url_and_exposes_socket_id(
     assert client.is_connected
 
 
+async def test_the_client_runs_the_receive_path_it_was_given(
+    client: ReverbClient, receive_path: str
+) -> None:
+    """The ``receive_path`` fixture takes effect before the ``client`` fixture builds one."""
+    live = client._connection._live
+    assert live is not None
+    sink_owner = live.sink.__self__  # type: ignore[attr-defined]
+    in_use = (type(client._dispatcher.event_sink).__name__, type(sink_owner).__name__)
+    if receive_path == "compiled":
+        assert in_use == ("InlineDispatch", "FrameSink")
+    else:
+        assert in_use == ("method", "LiveSocket")  # Dispatcher.put, LiveSocket.receive
+
+
 async def test_path_prefix_and_tls_scheme_shape_the_url(server: FakeServer) -> None:
     async with make_client(server, scheme="https", port=None, path="/ws/") as client:
         assert server.current.url.startswith("wss://127.0.0.1:443/ws/app/app-key?protocol=7")
