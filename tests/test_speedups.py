@@ -259,3 +259,48 @@ def test_a_dispatcher_over_a_mapping_that_is_no_dict_keeps_put() -> None:
 def test_the_dispatcher_is_given_the_compiled_put(speedups: ModuleType) -> None:
     dispatcher = Dispatcher({}, HandlerRegistry(), ClientStats())
     assert type(dispatcher.event_sink) is speedups.InlineDispatch
+
+
+# -- PicowsFrames ---------------------------------------------------------------------------------
+
+
+class PicowsSide:
+    """What PicowsFrames reads of picows' transport."""
+
+    def __init__(self, closing: bool = False) -> None:
+        self.is_close_frame_sent = closing
+
+
+def test_picows_frames_hand_whole_text_frames_to_the_sink(speedups: ModuleType) -> None:
+    picows = pytest.importorskip("picows")
+    from picows.picows import _make_test_ws_frame
+
+    text, binary = picows.WSMsgType.TEXT, picows.WSMsgType.BINARY
+    payloads: list[bytes] = []
+    others: list[tuple[Any, Any]] = []
+    frames = speedups.PicowsFrames(payloads.append, lambda *call: others.append(call), text)
+    open_side, closing_side = PicowsSide(), PicowsSide(closing=True)
+    whole = _make_test_ws_frame(text, b"whole", True, False)
+    frames.on_ws_frame(open_side, whole)
+    part = _make_test_ws_frame(text, b"part", False, False)
+    frames.on_ws_frame(open_side, part)
+    raw = _make_test_ws_frame(binary, b"raw", True, False)
+    frames.on_ws_frame(open_side, raw)
+    frames.on_ws_frame(closing_side, whole)
+    assert payloads == [b"whole"]
+    assert others == [(open_side, part), (open_side, raw), (closing_side, whole)]
+
+
+def test_picows_frames_feed_a_frame_sink_directly(speedups: ModuleType) -> None:
+    picows = pytest.importorskip("picows")
+    from picows.picows import _make_test_ws_frame
+
+    sink = Sink(speedups)
+    frames = speedups.PicowsFrames(sink.sink.feed, print, picows.WSMsgType.TEXT)
+    frame = FRAMES[0]
+    assert isinstance(frame, str)
+    frames.on_ws_frame(
+        PicowsSide(), _make_test_ws_frame(picows.WSMsgType.TEXT, frame.encode(), True, False)
+    )
+    assert sink.events == [expected_of(frame)]
+    assert sink.sink.events == 1

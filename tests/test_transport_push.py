@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
@@ -16,6 +17,7 @@ from reverb.transport import (
     connect_websockets,
     deliver_frames,
 )
+from tests.support.waiting import wait_until
 
 
 class RecvOnly:
@@ -48,9 +50,10 @@ async def test_a_transport_without_deliver_is_read_with_recv() -> None:
 
 
 @pytest.fixture
-async def scripted_server() -> AsyncIterator[tuple[str, asyncio.Queue[list[str] | int]]]:
-    """A websocket server sending what the test queues: frames, then a close code."""
-    script: asyncio.Queue[list[str] | int] = asyncio.Queue()
+async def scripted_server() -> AsyncIterator[tuple[str, asyncio.Queue[list[Any] | int]]]:
+    """A websocket server sending what the test queues: frames (a text, bytes for a binary
+    frame, a tuple of texts for one fragmented message), then a close code."""
+    script: asyncio.Queue[list[Any] | int] = asyncio.Queue()
 
     async def handler(connection: ServerConnection) -> None:
         while True:
@@ -59,7 +62,7 @@ async def scripted_server() -> AsyncIterator[tuple[str, asyncio.Queue[list[str] 
                 await connection.close(step)
                 return
             for frame in step:
-                await connection.send(frame)
+                await connection.send(list(frame) if isinstance(frame, tuple) else frame)
 
     async with serve(handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
@@ -68,7 +71,7 @@ async def scripted_server() -> AsyncIterator[tuple[str, asyncio.Queue[list[str] 
 
 @pytest.mark.parametrize("transport_name", ["websockets", "picows"])
 async def test_every_frame_reaches_the_sink_in_order_then_the_close_code(
-    scripted_server: tuple[str, asyncio.Queue[list[str] | int]], transport_name: str
+    scripted_server: tuple[str, asyncio.Queue[list[Any] | int]], transport_name: str
 ) -> None:
     url, script = scripted_server
     transport: Transport
@@ -98,3 +101,41 @@ async def test_every_frame_reaches_the_sink_in_order_then_the_close_code(
         assert await delivering == 4200
     assert seen == ["queued 1", "queued 2", "pushed 1", "pushed 2", "pushed 3", "last"]
     assert got_three.is_set()
+
+
+@pytest.mark.parametrize("transport_name", ["websockets", "picows"])
+async def test_fragmented_and_binary_messages_reach_the_sink_whole(
+    scripted_server: tuple[str, asyncio.Queue[list[Any] | int]],
+    transport_name: str,
+    receive_path: str,
+) -> None:
+    """Over picows with the compiled path, whole text frames skip the transport's Python
+    ``on_ws_frame``; fragments and binary frames still go through it."""
+    url, script = scripted_server
+    transport: Any
+    if transport_name == "picows":
+        pytest.importorskip("picows")
+        from reverb.transport.picows import connect_picows
+
+        transport = await connect_picows(url, TransportOptions())
+    else:
+        transport = await connect_websockets(url, TransportOptions())
+    seen: list[bytes] = []
+    delivering = asyncio.create_task(
+        deliver_frames(
+            transport,
+            lambda text: seen.append(bytes(text, "utf-8") if isinstance(text, str) else text),
+        )
+    )
+    await script.put(["one", ("frag", "men", "ted"), b"\x00binary", "two"])
+    await wait_until(lambda: len(seen) == 4, timeout=5)
+    if transport_name == "picows":
+        reader = vars(transport).get("on_ws_frame")
+        owner = None if reader is None else type(reader.__self__).__name__
+        assert owner == ("PicowsFrames" if receive_path == "compiled" else None)
+    await script.put(4200)
+    async with asyncio.timeout(5):
+        assert await delivering == 4200
+    assert seen == [b"one", b"fragmented", b"\x00binary", b"two"]
+    if transport_name == "picows":
+        assert "on_ws_frame" not in vars(transport)  # the class's own again once delivery ends

@@ -8,6 +8,8 @@ A compiled twin of what the pure-Python layers do with an event frame, and nothi
   directly in its slots, notes the time (for the keepalive) and hands the event on, all while
   the session is open (``Link.receive``'s hot path). Every other frame, and any frame it cannot
   decode, goes to the pure-Python sink unchanged, which decides everything else.
+- :class:`PicowsFrames` is ``PicowsTransport.on_ws_frame`` for a whole text frame: its payload
+  goes to the sink without a Python call in between.
 - :class:`InlineDispatch` is ``Dispatcher.put`` while nothing waits: the channel's handlers,
   then the client-wide ones, called at once. Anything else (a queue, a hold, an async handler's
   awaitable, several handlers, a channel that opens its events) goes back to the dispatcher.
@@ -280,11 +282,14 @@ cdef class FrameSink:
         self._other = other
 
     def __call__(self, text):
-        self.feed(text)
+        self._feed(text)
 
     def feed(self, text):
         """Take one frame (``self(text)`` does the same; ``feed`` is called without building
         an argument tuple, so the transports are given this bound method)."""
+        self._feed(text)
+
+    cdef _feed(self, object text):
         try:
             event = _channel_event(text, self._loads)
         except Exception:
@@ -303,3 +308,39 @@ cdef class FrameSink:
                 self._on_channel_event(event)
         except Exception:
             logger.exception("event listener raised on %r", event)
+
+
+cdef class PicowsFrames:
+    """``PicowsTransport.on_ws_frame``'s usual case, compiled: a whole text frame, while no close
+    frame was sent, goes straight to ``sink``; every other frame to ``other`` (the transport's
+    own ``on_ws_frame``), which handles fragments, binary and close frames.
+
+    Args:
+        sink: takes each payload (a :class:`FrameSink`'s ``feed`` is called directly).
+        other: ``on_ws_frame(transport, frame)`` for every other frame.
+        text: picows' ``WSMsgType.TEXT``.
+    """
+
+    cdef object _sink
+    cdef FrameSink _frame_sink
+    cdef object _other
+    cdef object _text
+
+    def __init__(self, sink, other, text):
+        self._sink = sink
+        owner = getattr(sink, "__self__", None)
+        if type(owner) is FrameSink and getattr(sink, "__name__", None) == "feed":
+            self._frame_sink = owner
+        self._other = other
+        self._text = text
+
+    def on_ws_frame(self, transport, frame):
+        """What picows calls for each frame (set as the listener's ``on_ws_frame``)."""
+        if frame.msg_type is self._text and frame.fin and not transport.is_close_frame_sent:
+            payload = frame.get_payload_as_bytes()
+            if self._frame_sink is not None:
+                self._frame_sink._feed(payload)
+            else:
+                self._sink(payload)
+        else:
+            self._other(transport, frame)

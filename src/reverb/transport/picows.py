@@ -32,6 +32,7 @@ from picows import (
 )
 from python_socks import ProxyError  # picows' dependency for proxies
 
+from .. import compiled
 from .._version import __version__
 from ..environment import derived_from_environment
 from ..exceptions import ConnectionError
@@ -205,9 +206,14 @@ class PicowsTransport(WSListener):
         if not self._disconnected:
             self._closed = asyncio.get_running_loop().create_future()
             self._sink = sink
+            speedups = compiled.speedups
+            if speedups is not None:  # picows finds it before the class's method
+                frames = speedups.PicowsFrames(sink, self.on_ws_frame, _TEXT)
+                self.on_ws_frame = frames.on_ws_frame  # type: ignore[method-assign]
             try:
                 await self._closed
             finally:
+                self.__dict__.pop("on_ws_frame", None)
                 self._sink = None
                 self._closed = None
         return self._code
