@@ -1,8 +1,9 @@
 """The compiled :class:`~reverb.transport.Transport`: ``picows`` (installed by the ``fast`` extra).
 
 picows parses frames in Cython and hands each one to a listener callback; this module passes
-them straight on to the sink of :meth:`PicowsTransport.deliver` (no ``await`` per frame) or
-queues them for :meth:`PicowsTransport.recv`, reassembles fragmented messages, answers the server's
+them straight on to the sink of :meth:`PicowsTransport.deliver` (no ``await`` per frame; with
+:mod:`reverb.compiled`'s speedups a whole text frame takes no Python call on the way) or queues
+them for :meth:`PicowsTransport.recv`, reassembles fragmented messages, answers the server's
 close frame, pauses reading while too many frames wait (like ``websockets``' ``max_queue``) and
 waits for the socket's buffer to drain when sending. picows' exceptions are translated here and
 nowhere else. Text frames come back as UTF-8 ``bytes``: :func:`reverb.messages.decode_frame`
