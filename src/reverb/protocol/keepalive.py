@@ -55,8 +55,7 @@ class Keepalive:
         A time reported late, earlier than what is already known, changes nothing: it neither
         moves the last activity back nor answers a ping sent after it.
         """
-        if now >= self._last_activity:
-            self._last_activity = now
+        self._last_activity = max(self._last_activity, now)
         ping_sent_at = self._ping_sent_at
         if ping_sent_at is not None and now >= ping_sent_at:
             self._ping_sent_at = None
