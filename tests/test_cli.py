@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import reverb
+from reverb import compiled
 from reverb.cli import app
 from reverb.encryption import decrypt_data
 from reverb.protocol.signing import channel_shared_secret
@@ -38,7 +40,17 @@ def test_help_everywhere(command: list[str]) -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert "python-reverb" in result.output
+    assert f"python-reverb {reverb.__version__}" in result.output
+    # what this install runs: here (the test environment) everything fast is there
+    assert "receive path: compiled, auto transport: picows, JSON: orjson" in result.output
+
+
+def test_version_says_when_the_receive_path_is_pure_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(compiled, "speedups", None)
+    result = runner.invoke(app, ["--version"])
+    assert "receive path: pure Python" in result.output
 
 
 def test_missing_settings_give_one_clear_line_and_exit_1() -> None:

@@ -80,7 +80,16 @@ def _config(env_file: Path, **overrides: Any) -> ReverbConfig:
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"python-reverb {__version__}")
+        from . import compiled
+        from .messages import json_codec
+        from .transport import compiled_transport_installed
+
+        speed = [
+            "receive path: " + ("compiled" if compiled.speedups is not None else "pure Python"),
+            "auto transport: " + ("picows" if compiled_transport_installed() else "websockets"),
+            f"JSON: {json_codec()}",
+        ]
+        console.print(f"python-reverb {__version__} ({', '.join(speed)})", soft_wrap=True)
         raise typer.Exit()
 
 
