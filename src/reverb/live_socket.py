@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import compiled
+from .background import BackgroundTasks
 from .messages import Event, decoder
 from .protocol.actions import SendFrame
 from .protocol.keepalive import KeepaliveAction
@@ -78,7 +79,7 @@ class LiveSocket:
         self._counted = 0
         """Frames read, but for those the compiled sink counts itself."""
         self._compiled_sink: FrameSink | None = None
-        self._sends: set[asyncio.Task[None]] | None = None
+        self._sends = BackgroundTasks()
         """Sends in flight that nobody awaits (pongs, pings)."""
         self.sink = self._frame_sink()
         """What each frame goes to, synchronously, with no ``await`` of its own."""
@@ -130,12 +131,7 @@ class LiveSocket:
 
     def send_soon(self, text: str) -> None:
         """Send ``text`` (a pong, a ping) from a task of its own."""
-        task = self._loop.create_task(_send_quietly(self._transport, text))
-        sends = self._sends
-        if sends is None:
-            sends = self._sends = set()
-        sends.add(task)
-        task.add_done_callback(sends.discard)
+        self._sends.start(_send_quietly(self._transport, text))
 
 
 async def _send_quietly(transport: Transport, text: str) -> None:

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
+from .background import BackgroundTasks
 from .channels import Channel
 from .dispatcher import ClientStats, Dispatcher
 from .exceptions import (
@@ -95,7 +96,7 @@ class Subscriber:
         self._dispatcher = dispatcher
         self._stats = stats
         self._send = send
-        self._background: set[asyncio.Task[None]] | None = None
+        self._background = BackgroundTasks()
         """Authorizations and sign-ins in flight (made on the first)."""
         self.signin_authorizer: SignInAuthorizer | None = None
         """Gets the sign-in token (set by ``ReverbClient.signin``)."""
@@ -121,8 +122,11 @@ class Subscriber:
 
     def cancel(self) -> None:
         """Stop the authorizations in flight (the client is disconnecting)."""
-        for task in list(self._background or ()):
-            task.cancel()
+        self._background.cancel()
+
+    def start_task(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (an authorization, a send) in a task of its own; :meth:`cancel` stops it."""
+        self._background.start(work)
 
     # -- executing -----------------------------------------------------------------------------
 
@@ -146,20 +150,12 @@ class Subscriber:
                 self._stats.frames_dropped += 1
                 logger.warning("dropped a frame: %s", action.reason)
             elif isinstance(action, AuthorizeSignIn):
-                self._start(self._sign_in(action))
+                self.start_task(self._sign_in(action))
             elif isinstance(action, SignedIn):
                 self._signed_in(action)
         if requests:
-            self._start(self._authorize(requests))
+            self.start_task(self._authorize(requests))
         return frames
-
-    def _start(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        background = self._background
-        if background is None:
-            background = self._background = set()
-        background.add(task)
-        task.add_done_callback(background.discard)
 
     def _signed_in(self, action: SignedIn) -> None:
         if action.error is None:

@@ -191,7 +191,7 @@ class SignIn:
             client._channels[fresh.name] = user = self.user = fresh
         user.user_data = signed.user_data
         for frame in client._subscriber.apply(client._core.set_user(user._subscription)):
-            client._subscriber._start(self._send_quietly(frame))
+            client._subscriber.start_task(self._send_quietly(frame))
         self._release(None)
 
     async def _send_quietly(self, frame: str) -> None:

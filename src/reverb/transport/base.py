@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..exceptions import ReverbError
 
@@ -79,13 +79,18 @@ class PushTransport(Transport, Protocol):
         ...
 
 
-async def deliver_frames(transport: Transport, sink: FrameSink) -> int | None:
+def deliver_frames(transport: Transport, sink: FrameSink) -> Coroutine[Any, Any, int | None]:
     """Hand every message of ``transport`` to ``sink`` until it closes; return the close code.
 
-    Uses :meth:`PushTransport.deliver` when the transport has it, else a :meth:`recv` loop.
+    Uses :meth:`PushTransport.deliver` when the transport has it (its own awaitable, with no
+    coroutine around it: one per socket is kept), else a :meth:`recv` loop.
     """
     if isinstance(transport, PushTransport):
-        return await transport.deliver(sink)
+        return transport.deliver(sink)
+    return _receive_loop(transport, sink)
+
+
+async def _receive_loop(transport: Transport, sink: FrameSink) -> int | None:
     recv = transport.recv
     while True:
         try:

@@ -58,8 +58,27 @@ _NO_STATUS = 1005
 class PicowsTransport(WSListener):
     """:class:`~reverb.transport.Transport` over a picows client connection."""
 
+    __slots__ = (
+        "_closed",
+        "_code",
+        "_disconnected",
+        "_fragments",
+        "_frames",
+        "_reading_paused",
+        "_reason",
+        "_retriever",
+        "_sink",
+        "_waiter",
+        "_writable",
+        "_ws",
+        "on_ws_frame",
+    )
+
     def __init__(self) -> None:
         super().__init__()
+        self.on_ws_frame = self._on_frame  # type: ignore[method-assign]
+        """What picows calls for each frame (it looks the name up on the instance):
+        :meth:`_on_frame`, or a compiled reader of whole text frames while delivering."""
         self._ws: WSTransport | None = None
         self._frames: deque[bytes] | None = None
         """Messages waiting for :meth:`recv` (made on the first one)."""
@@ -80,7 +99,7 @@ class PicowsTransport(WSListener):
         """Keep the picows transport."""
         self._ws = transport
 
-    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+    def _on_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         """Queue a text or binary message, or answer a close frame."""
         kind = frame.msg_type
         if kind is _TEXT and frame.fin and self._sink is not None:  # the usual frame, first
@@ -209,12 +228,12 @@ class PicowsTransport(WSListener):
             self._sink = sink
             speedups = compiled.speedups
             if speedups is not None:  # picows finds it before the class's method
-                frames = speedups.PicowsFrames(sink, self.on_ws_frame, _TEXT)
+                frames = speedups.PicowsFrames(sink, self._on_frame, _TEXT)
                 self.on_ws_frame = frames.on_ws_frame  # type: ignore[method-assign]
             try:
                 await self._closed
             finally:
-                self.__dict__.pop("on_ws_frame", None)
+                self.on_ws_frame = self._on_frame  # type: ignore[method-assign]
                 self._sink = None
                 self._closed = None
         return self._code
