@@ -6,6 +6,7 @@ import asyncio
 import gc
 
 from reverb.background import BackgroundTasks
+from tests.support.waiting import wait_until
 
 
 async def test_a_task_is_held_until_it_finishes_then_nothing_is_kept() -> None:
@@ -22,9 +23,7 @@ async def test_a_task_is_held_until_it_finishes_then_nothing_is_kept() -> None:
     gc.collect()  # only BackgroundTasks holds the task now
     assert len(tasks) == 1
     release.set()
-    async with asyncio.timeout(5):
-        while len(tasks):
-            await asyncio.sleep(0)
+    await wait_until(lambda: len(tasks) == 0, timeout=5)
     assert done == ["finished"]
     assert tasks._tasks is None  # no empty set left behind
 
