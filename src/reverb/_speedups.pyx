@@ -3,7 +3,7 @@
 
 A compiled twin of what the pure-Python layers do with an event frame, and nothing else:
 
-- :class:`FrameSink` is ``Connection``'s frame sink for one socket: it decodes a frame the way
+- :class:`FrameSink` is ``LiveSocket``'s frame sink for one socket: it decodes a frame the way
   :func:`reverb.messages.decode_received` does, builds the :class:`~reverb.messages.Event`
   directly in its slots, notes the time (for the keepalive) and hands the event on, all while
   the session is open (``Link.receive``'s hot path). Every other frame, and any frame it cannot
@@ -14,8 +14,8 @@ A compiled twin of what the pure-Python layers do with an event frame, and nothi
   then the client-wide ones, called at once. Anything else (a queue, a hold, an async handler's
   awaitable, several handlers, a channel that opens its events) goes back to the dispatcher.
 
-Neither decides anything the Python code does not: ``reverb.compiled`` picks this module when it
-was built, and the tests run the receive path both ways.
+None of them decides anything the Python code does not: ``reverb.compiled`` picks this module
+when it was built, and the tests run the receive path both ways.
 """
 
 from cpython.object cimport PyObject
@@ -53,7 +53,7 @@ cdef extern from *:
         return type->tp_alloc(type, 0);
     }
 
-    /* Store a new reference to value in a freshly allocated object's (empty) slot. */
+    /* Store a new reference to value in a slot, releasing what was there (if anything). */
     static inline void reverb_fill_slot(PyObject *obj, Py_ssize_t offset, PyObject *value) {
         PyObject **slot = (PyObject **)((char *)obj + offset);
         PyObject *old = *slot;
@@ -242,6 +242,7 @@ cdef class InlineDispatch:
         )
         return True
 
+
 cdef class FrameSink:
     """One socket's frame sink: channels' events here, every other frame to ``other``.
 
@@ -313,7 +314,7 @@ cdef class FrameSink:
 cdef class PicowsFrames:
     """``PicowsTransport.on_ws_frame``'s usual case, compiled: a whole text frame, while no close
     frame was sent, goes straight to ``sink``; every other frame to ``other`` (the transport's
-    own ``on_ws_frame``), which handles fragments, binary and close frames.
+    own Python frame handler), which handles fragments, binary and close frames.
 
     Args:
         sink: takes each payload (a :class:`FrameSink`'s ``feed`` is called directly).

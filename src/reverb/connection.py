@@ -35,12 +35,7 @@ from .protocol.failures import (
 from .protocol.keepalive import PONG_TIMEOUT_CODE
 from .protocol.link import Link
 from .protocol.reconnect import GiveUp, ReconnectPlan, RetryAfter
-from .protocol.session import (
-    Established,
-    HandshakeFailed,
-    PusherSession,
-    SessionEvent,
-)
+from .protocol.session import Established, HandshakeFailed, PusherSession, SessionEvent
 from .protocol.state import ConnectionState, check_transition
 from .transport import (
     Transport,
