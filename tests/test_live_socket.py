@@ -69,7 +69,7 @@ async def test_a_ping_is_answered_and_other_frames_go_to_on_event() -> None:
     socket.sink('{"event":"pusher:ping"}')
     socket.sink('{"event":"pusher:error","data":{"code":4301,"message":"x"}}')
     socket.sink(TICK)
-    await wait_until(lambda: wire.sent, timeout=2)  # the pong goes out from a task of its own
+    await wait_until(lambda: bool(wire.sent), timeout=2)  # the pong goes out from a task of its own
     assert wire.sent == [{"event": "pusher:pong", "data": {}}]
     assert events == [Event("tick", "flood", {"seq": 1})]
     assert len(others) == 1
