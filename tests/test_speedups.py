@@ -1,10 +1,11 @@
 """reverb._speedups, the compiled receive path: built here, and the same as the Python one.
 
 The parity tests feed the compiled frame sink the frames :func:`reverb.messages.decode_received`
-is tested with: a channel's event must come out as the same :class:`Event`, every other frame
-must go to the pure-Python sink untouched. Both JSON codecs. The dispatch half
-(``InlineDispatch``) runs every test of test_dispatcher.py, test_client.py and the others that
-use the ``receive_path`` fixture.
+is tested with: a channel's event must come out as the same :class:`Event`; every other frame
+must go to the pure-Python sink with what the compiled one made of it, and that must lead the
+Python path to what it makes of the frame alone (each frame is decoded once). Both JSON
+codecs. The dispatch half (``InlineDispatch``) runs every test of test_dispatcher.py,
+test_client.py and the others that use the ``receive_path`` fixture.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reverb import Event, compiled
+from reverb import Event, ProtocolError, compiled
 from reverb.dispatch import HandlerRegistry
 from reverb.dispatcher import ClientStats, Dispatcher
-from reverb.messages import decode_received, decoder
+from reverb.messages import decode_parsed, decode_received, decoder
 from reverb.protocol.session import PusherSession, SessionPhase
 from tests.support.codecs import json_codec
 
@@ -47,14 +48,15 @@ class Sink:
         self.session = PusherSession()
         self.session.phase = SessionPhase.OPEN
         self.events: list[Event] = []
-        self.others: list[str | bytes] = []
+        self.others: list[tuple[Any, ...]] = []
+        """The calls of the pure-Python sink: ``(text,)`` or ``(text, parsed)``."""
         self.sink = speedups.FrameSink(
             self.session,
             SessionPhase.OPEN,
             decoder(),
             clock,
             self.events.append,
-            self.others.append,
+            lambda *call: self.others.append(call),
         )
 
     def feed(self, text: str | bytes) -> None:
@@ -132,28 +134,57 @@ FRAMES: list[str | bytes] = [
 ]
 
 
+def received(frame: str | bytes, *parsed: Any) -> Any:
+    """What the Python path makes of ``frame`` (given what was parsed of it, if anything):
+    an Event, the fields, or the ProtocolError's message."""
+    try:
+        return decode_parsed(parsed[0]) if parsed else decode_received(frame)
+    except ProtocolError as exc:
+        return str(exc)
+
+
 def expected_of(frame: str | bytes) -> Event | None:
     """The Event the Python path makes of ``frame``, or None if it is not a channel event."""
-    try:
-        received = decode_received(frame)
-    except Exception:
-        return None
-    return received if isinstance(received, Event) else None
+    result = received(frame)
+    return result if isinstance(result, Event) else None
+
+
+def check_against_python(sink: Sink, frame: str | bytes) -> None:
+    expected = expected_of(frame)
+    if expected is not None:
+        assert sink.events == [expected]
+        assert sink.others == []
+        assert sink.sink.events == 1
+        return
+    assert sink.events == []
+    assert sink.sink.events == 0
+    [call] = sink.others
+    assert call[0] == frame
+    assert received(*call) == received(frame)  # what was parsed leads to the same result
 
 
 @pytest.mark.parametrize("frame", FRAMES)
 def test_the_sink_decodes_as_decode_received_does(speedups: ModuleType, frame: str | bytes) -> None:
     sink = Sink(speedups)
     sink.feed(frame)
-    expected = expected_of(frame)
-    if expected is None:
-        assert sink.events == []
-        assert sink.others == [frame]
-        assert sink.sink.events == 0
-    else:
-        assert sink.events == [expected]
-        assert sink.others == []
-        assert sink.sink.events == 1
+    check_against_python(sink, frame)
+
+
+def test_a_frame_the_codec_refuses_is_left_to_the_python_sink_to_decode(
+    speedups: ModuleType,
+) -> None:
+    sink = Sink(speedups)
+    for frame in ("{broken", b"\xff\xfe"):
+        sink.feed(frame)
+    assert sink.others == [("{broken",), (b"\xff\xfe",)]
+
+
+def test_a_control_frame_goes_on_parsed(speedups: ModuleType) -> None:
+    sink = Sink(speedups)
+    sink.feed('{"event":"pusher:ping","data":{}}')
+    assert sink.others == [
+        ('{"event":"pusher:ping","data":{}}', {"event": "pusher:ping", "data": {}})
+    ]
 
 
 json_values = st.recursive(
@@ -177,9 +208,7 @@ def test_the_sink_agrees_with_decode_received_on_any_object(
     frame = json.dumps({key: value for key, value in fields.items() if key in keys})
     sink = Sink(speedups)
     sink.feed(frame)
-    expected = expected_of(frame)
-    assert sink.events == ([] if expected is None else [expected])
-    assert sink.others == ([frame] if expected is None else [])
+    check_against_python(sink, frame)
 
 
 def test_events_go_to_the_python_sink_while_the_session_is_not_open(
@@ -191,7 +220,8 @@ def test_events_go_to_the_python_sink_while_the_session_is_not_open(
         sink.session.phase = phase
         sink.feed(frame)
     assert sink.events == []
-    assert sink.others == [frame, frame]
+    event = expected_of(frame)  # built once, handed on for the session to judge
+    assert sink.others == [(frame, event), (frame, event)]
 
 
 def test_the_sink_counts_its_events_and_stamps_the_latest(speedups: ModuleType) -> None:

@@ -6,8 +6,8 @@ A compiled twin of what the pure-Python layers do with an event frame, and nothi
 - :class:`FrameSink` is ``LiveSocket``'s frame sink for one socket: it decodes a frame the way
   :func:`reverb.messages.decode_received` does, builds the :class:`~reverb.messages.Event`
   directly in its slots, notes the time (for the keepalive) and hands the event on, all while
-  the session is open (``Link.receive``'s hot path). Every other frame, and any frame it cannot
-  decode, goes to the pure-Python sink unchanged, which decides everything else.
+  the session is open (``Link.receive``'s hot path). Every other frame goes to the pure-Python
+  sink with what was made of it (so no frame is decoded twice), which decides everything else.
 - :class:`PicowsFrames` is ``PicowsTransport.on_ws_frame`` for a whole text frame: its payload
   goes to the sink without a Python call in between.
 - :class:`InlineDispatch` is ``Dispatcher.put`` while nothing waits: the channel's handlers,
@@ -121,10 +121,9 @@ def new_event(name, channel, data=None, user_id=None):
     return _new_event(name, channel, data, user_id)
 
 
-cdef object _channel_event(object text, object loads):
-    """The frame's :class:`Event` if it is a channel's event, else ``None``; raises what
-    ``loads`` raises. The same tests, in the same order, as ``decode_received``."""
-    raw = loads(text)
+cdef object _channel_event(object raw, object loads):
+    """The :class:`Event` of a parsed frame (``raw``) if it is a channel's event, else ``None``.
+    The same tests, in the same order, as ``decode_parsed``."""
     if type(raw) is not dict:
         return None
     cdef dict fields = <dict>raw
@@ -254,7 +253,9 @@ cdef class FrameSink:
         clock: the event loop's clock; ``time.monotonic`` is read without a call.
         on_channel_event: what takes each event (an :class:`InlineDispatch` is called
             directly).
-        other: the pure-Python sink, for every other frame.
+        other: the pure-Python sink, for every other frame: ``other(text)`` if ``loads``
+            refused it, else ``other(text, parsed)`` with what ``loads`` made of it (or its
+            :class:`Event`, while the session is not open), so it is not decoded again.
     """
 
     cdef readonly Py_ssize_t events
@@ -292,11 +293,19 @@ cdef class FrameSink:
 
     cdef _feed(self, object text):
         try:
-            event = _channel_event(text, self._loads)
+            parsed = self._loads(text)
         except Exception:
-            event = None  # the pure-Python sink decodes it again and reports what it is
-        if event is None or _read_slot(self._session, self._phase, "phase") is not self._open:
-            self._other(text)
+            self._other(text)  # the pure-Python sink decodes it its own way and says what it is
+            return
+        try:
+            event = _channel_event(parsed, self._loads)
+        except Exception:
+            event = None  # the pure-Python sink meets the same problem, and reports it
+        if event is None:
+            self._other(text, parsed)
+            return
+        if _read_slot(self._session, self._phase, "phase") is not self._open:
+            self._other(text, event)
             return
         self.events += 1
         self.last_event_at = reverb_monotonic() if self._monotonic else self._clock()

@@ -20,14 +20,14 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import compiled
 from .background import BackgroundTasks
 from .messages import Event, decoder
 from .protocol.actions import SendFrame
 from .protocol.keepalive import KeepaliveAction
-from .protocol.link import Link
+from .protocol.link import NOT_PARSED, Link
 from .protocol.session import SessionEvent, SessionPhase
 from .transport import Transport, TransportClosed
 
@@ -96,12 +96,15 @@ class LiveSocket:
         self._keepalive.stop()
         self._link.close()
 
-    def receive(self, text: str | bytes) -> None:
-        """The pure-Python frame sink: the link, then the owner's callbacks."""
+    def receive(self, text: str | bytes, parsed: Any = NOT_PARSED) -> None:
+        """The pure-Python frame sink: the link, then the owner's callbacks.
+
+        ``parsed``: what the compiled sink already made of the frame (see ``Link.receive``).
+        """
         self._counted += 1
         event: object = None
         try:
-            event = self._link.receive(text, self._loop.time())
+            event = self._link.receive(text, self._loop.time(), parsed)
             if event.__class__ is Event:
                 self._on_channel_event(event)
             elif event.__class__ is SendFrame:

@@ -34,6 +34,7 @@ __all__ = [
     "Message",
     "decode_data",
     "decode_frame",
+    "decode_parsed",
     "decode_received",
     "decoder",
     "encode_json",
@@ -160,6 +161,15 @@ def decode_received(text: str | bytes) -> Event | tuple[str, Any, str | None, st
         raw = _loads(text)
     except (ValueError, RecursionError):  # what orjson refuses goes through the fallback
         return decode_frame(text)
+    return decode_parsed(raw)
+
+
+def decode_parsed(raw: Any) -> Event | tuple[str, Any, str | None, str | None]:
+    """:func:`decode_received` for a frame already parsed by :func:`decoder` (``raw``).
+
+    Raises:
+        ProtocolError: as :func:`decode_frame`.
+    """
     if raw.__class__ is dict and "channel" in raw:
         name = raw.get("event")
         channel = raw["channel"]

@@ -115,3 +115,21 @@ def test_activity_reported_late_counts_once_established() -> None:
     assert isinstance(waiting.poll(150.0), SendFrame)
     waiting.activity(149.0)  # a frame from before the ping does not answer it
     assert waiting.poll(160.0) is KeepaliveAction.DEAD
+
+
+def test_a_frame_parsed_before_is_not_decoded_again(link: Link) -> None:
+    """A compiled sink hands on what it made of a frame; the text is then not read at all."""
+    unreadable = "not the frame's text"
+    reply = link.receive(unreadable, 101.0, {"event": "pusher:ping", "data": {}})
+    assert isinstance(reply, SendFrame)
+    assert json.loads(reply.text)["event"] == "pusher:pong"
+    event = Event("tick", "flood", {"seq": 1})
+    assert link.receive(unreadable, 102.0, event) is event
+    assert link.wake_at(102.0) == 102.0 + 30  # counted as activity like any frame
+    assert isinstance(link.receive(unreadable, 103.0, [1, 2]), Dropped)  # not an object
+
+
+def test_an_event_parsed_before_the_session_opened_is_dropped() -> None:
+    waiting = Link(120, 10)
+    dropped = waiting.receive("", 0.0, Event("tick", "flood", None))
+    assert isinstance(dropped, Dropped)

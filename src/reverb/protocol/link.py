@@ -9,9 +9,10 @@ code through :meth:`Link.close_code`.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..exceptions import ProtocolError
-from ..messages import Event, decode_received
+from ..messages import Event, decode_parsed, decode_received
 from .actions import SendFrame
 from .keepalive import Keepalive, KeepaliveAction
 from .session import (
@@ -23,8 +24,10 @@ from .session import (
     SessionPhase,
 )
 
-__all__ = ["Link"]
+__all__ = ["NOT_PARSED", "Link"]
 
+NOT_PARSED: Any = object()
+"""``Link.receive``'s ``parsed`` when nothing parsed the frame before it."""
 _OPEN = SessionPhase.OPEN
 _PONG = SendFrame(PusherSession.pong_frame())
 _PING = SendFrame(PusherSession.ping_frame())
@@ -50,8 +53,14 @@ class Link:
     def __repr__(self) -> str:
         return f"<Link {self.session.phase.value} socket_id={self.session.socket_id!r}>"
 
-    def receive(self, text: str | bytes, now: float) -> SessionEvent | SendFrame | None:
+    def receive(
+        self, text: str | bytes, now: float, parsed: Any = NOT_PARSED
+    ) -> SessionEvent | SendFrame | None:
         """Interpret a frame that arrived at ``now``.
+
+        ``parsed`` is the frame as :func:`~reverb.messages.decoder` already parsed it (or the
+        :class:`~reverb.messages.Event` made of it), when a compiled sink did: the frame is
+        decoded once either way.
 
         Returns the session's event, a frame to send back (the pong), or ``None``.
         """
@@ -59,7 +68,12 @@ class Link:
         if keepalive is not None:
             keepalive.activity(now)
         try:
-            received = decode_received(text)
+            if parsed is NOT_PARSED:
+                received = decode_received(text)
+            elif parsed.__class__ is Event:
+                received = parsed
+            else:
+                received = decode_parsed(parsed)
         except ProtocolError as exc:
             return Dropped(str(exc))
         session = self.session
