@@ -69,7 +69,7 @@ def all_kinds() -> list[Kind]:
         ),
         Kind(
             "python-reverb-fast-pure",
-            "python-reverb, orjson + picows, pure Python (reverb._speedups hidden)",
+            "python-reverb, orjson + picows, reverb._speedups hidden",
             ("orjson", "picows"),
         ),
         Kind("pysher", "pysher (thread, websocket-client)", ("pysher",)),
