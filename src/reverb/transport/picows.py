@@ -110,21 +110,14 @@ class PicowsTransport(WSListener):
             return  # closing (by us, or by picows after a protocol error): data is dropped
         if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
             if frame.fin:
-                sink = self._sink
-                if sink is None:
-                    self._push(frame.get_payload_as_bytes())
-                else:
-                    sink(frame.get_payload_as_bytes())
+                self._hand_on(frame.get_payload_as_bytes())
             else:
                 self._fragments = [frame.get_payload_as_bytes()]
         elif kind is WSMsgType.CONTINUATION:
             self._fragments.append(frame.get_payload_as_bytes())
             if frame.fin:
                 payload, self._fragments = b"".join(self._fragments), []
-                if self._sink is None:
-                    self._push(payload)
-                else:
-                    self._sink(payload)
+                self._hand_on(payload)
         elif kind is WSMsgType.CLOSE:
             code = _code(frame.get_close_code())
             self._code = _NO_STATUS if code == 0 else code
@@ -157,6 +150,14 @@ class PicowsTransport(WSListener):
         writable = self._writable
         if writable is not None and not writable.done():
             writable.set_result(None)
+
+    def _hand_on(self, payload: bytes) -> None:
+        """A whole message: to the sink while delivering, else queued for :meth:`recv`."""
+        sink = self._sink
+        if sink is None:
+            self._push(payload)
+        else:
+            sink(payload)
 
     def _push(self, payload: bytes) -> None:
         frames = self._frames
